@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is set-up they call.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+JARS_STAMP := spark/jars/target/.fetched
+export AWS_REQUEST_CHECKSUM_CALCULATION := when_required
+export AWS_RESPONSE_CHECKSUM_VALIDATION := when_required
+
+.PHONY: venv jars test test-fast lint demo clean
+
+venv: $(INSTALLED)
+
+$(INSTALLED): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# hadoop-aws (matching pyspark's bundled Hadoop) and the AWS SDK v2 modules it needs, from Maven Central.
+jars: $(JARS_STAMP)
+
+$(JARS_STAMP): spark/jars/pom.xml
+	mvn -q -f spark/jars/pom.xml dependency:copy-dependencies -DoutputDirectory=target/jars -DincludeScope=runtime
+	touch $@
+
+test: venv jars
+	$(BIN)/python -m pytest
+
+test-fast: venv
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+demo: venv jars
+	$(BIN)/scc demo
+
+clean:
+	rm -rf $(VENV) spark/jars/target var .pytest_cache
