@@ -1,0 +1,126 @@
+"""The lake's layout (pipelines-spec.md section 6): every zone path, for every stage, built here and nowhere else.
+
+A lake URL is ``file:///abs/folder`` (the embedded default; a bare path is accepted too) or
+``s3://bucket/prefix`` on any S3-compatible store. Paths are returned as URLs in the lake's own scheme; Spark
+gets the same URL with ``s3`` spelled ``s3a`` through :func:`for_spark`. Luigi targets and pyarrow filesystems
+are built on top of these URLs by ``luigi_tasks.lake``; Spark jobs use them directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+ZONES = ("raw", "staged", "import_ready", "quarantine", "quality", "loaded", "rejects", "_state")
+SUCCESS_FLAG = "_SUCCESS"
+
+
+class LakeUrlError(ValueError):
+    """A lake URL that is neither ``file://`` nor ``s3://bucket[/prefix]``."""
+
+
+def normalize(url: str) -> str:
+    """Canonical lake URL: ``file:///abs/path`` or ``s3://bucket/prefix``, never with a trailing slash."""
+    url = url.strip()
+    if not url:
+        raise LakeUrlError("lake URL is empty: pass --lake file:///path or s3://bucket/prefix")
+    parsed = urlparse(url)
+    if parsed.scheme in ("", "file"):
+        path = parsed.path if parsed.scheme else url
+        if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
+            raise LakeUrlError(f"lake URL {url!r} names a host; use file:///absolute/path")
+        return "file://" + os.path.abspath(os.path.expanduser(path)).rstrip("/")
+    if parsed.scheme in ("s3", "s3a"):
+        if not parsed.netloc:
+            raise LakeUrlError(f"lake URL {url!r} has no bucket; use s3://bucket/prefix")
+        prefix = parsed.path.strip("/")
+        return f"s3://{parsed.netloc}" + (f"/{prefix}" if prefix else "")
+    raise LakeUrlError(f"lake URL {url!r} has scheme {parsed.scheme!r}; use file:///path or s3://bucket/prefix")
+
+
+def for_spark(url: str) -> str:
+    """The URL Spark reads and writes: ``s3://`` becomes ``s3a://`` (Hadoop's S3A connector)."""
+    return "s3a://" + url[len("s3://"):] if url.startswith("s3://") else url
+
+
+def local_path(url: str) -> str:
+    """The filesystem path of a ``file://`` URL."""
+    if not url.startswith("file://"):
+        raise LakeUrlError(f"{url!r} is not a local lake URL")
+    return url[len("file://"):]
+
+
+def day(value: dt.date | str) -> str:
+    """A data day as ``YYYY-MM-DD``; rejects anything else with a one-line reason."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueError(f"invalid date {value!r}: expected YYYY-MM-DD") from None
+
+
+@dataclass(frozen=True)
+class LakeLayout:
+    """Zone paths of one lake. Every method returns a URL in the lake's scheme, without a trailing slash."""
+
+    url: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", normalize(self.url))
+
+    @property
+    def is_s3(self) -> bool:
+        return self.url.startswith("s3://")
+
+    def join(self, *parts: str) -> str:
+        return "/".join([self.url, *[p.strip("/") for p in parts if p]])
+
+    # raw zone: Parquet straight from Eloqua
+    def raw_contacts(self, run_date: dt.date | str) -> str:
+        """One contacts export (full or the day's increment) for run day D."""
+        return self.join("raw", "contacts", f"run_date={day(run_date)}")
+
+    def raw_activities(self, activity_type: str, activity_date: dt.date | str) -> str:
+        return self.join("raw", "activities", f"activity_type={activity_type}", f"activity_date={day(activity_date)}")
+
+    def raw_activities_root(self) -> str:
+        return self.join("raw", "activities")
+
+    def raw_custom_object(self, name: str, run_date: dt.date | str) -> str:
+        return self.join("raw", name, f"run_date={day(run_date)}")
+
+    # staged and downstream zones
+    def staged_contacts(self, run_date: dt.date | str) -> str:
+        return self.join("staged", "contacts", f"run_date={day(run_date)}")
+
+    def staged_contacts_root(self) -> str:
+        return self.join("staged", "contacts")
+
+    def import_ready(self, pipeline: str, run_date: dt.date | str) -> str:
+        return self.join("import_ready", pipeline, f"run_date={day(run_date)}")
+
+    def quarantine(self, pipeline: str, run_date: dt.date | str) -> str:
+        return self.join("quarantine", pipeline, f"run_date={day(run_date)}")
+
+    def quality(self, pipeline: str, run_date: dt.date | str) -> str:
+        return self.join("quality", pipeline, f"run_date={day(run_date)}")
+
+    def data_docs(self) -> str:
+        return self.join("quality", "data_docs")
+
+    def loaded_receipt(self, pipeline: str, run_date: dt.date | str) -> str:
+        return self.join("loaded", pipeline, f"run_date={day(run_date)}", "receipt.json")
+
+    def rejects(self, pipeline: str, run_date: dt.date | str) -> str:
+        return self.join("rejects", pipeline, f"run_date={day(run_date)}")
+
+    def state(self, *parts: str) -> str:
+        """Bookkeeping that lets a killed task resume (definition and sync uris, pages written)."""
+        return self.join("_state", *parts)
+
+    @staticmethod
+    def success_flag(dataset_url: str) -> str:
+        return dataset_url.rstrip("/") + "/" + SUCCESS_FLAG
