@@ -21,8 +21,10 @@ $(INSTALLED): setup.cfg pyproject.toml
 # hadoop-aws (matching pyspark's bundled Hadoop) and the AWS SDK v2 modules it needs, from Maven Central.
 jars: $(JARS_STAMP)
 
+# The folder is emptied first: a version bump in the pom must not leave the old jars on Spark's classpath.
 $(JARS_STAMP): spark/jars/pom.xml
-	mvn -q -f spark/jars/pom.xml dependency:copy-dependencies -DoutputDirectory=target/jars -DincludeScope=runtime
+	rm -rf spark/jars/target/jars
+	mvn -q -B -f spark/jars/pom.xml dependency:copy-dependencies -DoutputDirectory=target/jars -DincludeScope=runtime
 	touch $@
 
 test: venv jars

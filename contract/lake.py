@@ -1,4 +1,4 @@
-"""The lake's layout (pipelines-spec.md section 6): every zone path, for every stage, built here and nowhere else.
+"""The lake's layout (pipelines-spec.md section 6): every zone path, for every stage, built here only.
 
 A lake URL is ``file:///abs/folder`` (the embedded default; a bare path is accepted too) or
 ``s3://bucket/prefix`` on any S3-compatible store. Paths are returned as URLs in the lake's own scheme; Spark
@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 ZONES = ("raw", "staged", "import_ready", "quarantine", "quality", "loaded", "rejects", "_state")
 SUCCESS_FLAG = "_SUCCESS"
+STAGING_PREFIX = "_tmp-"
 
 
 class LakeUrlError(ValueError):
@@ -37,7 +38,9 @@ def normalize(url: str) -> str:
             raise LakeUrlError(f"lake URL {url!r} has no bucket; use s3://bucket/prefix")
         prefix = parsed.path.strip("/")
         return f"s3://{parsed.netloc}" + (f"/{prefix}" if prefix else "")
-    raise LakeUrlError(f"lake URL {url!r} has scheme {parsed.scheme!r}; use file:///path or s3://bucket/prefix")
+    raise LakeUrlError(
+        f"lake URL {url!r} has scheme {parsed.scheme!r}; use file:///path or s3://bucket/prefix"
+    )
 
 
 def for_spark(url: str) -> str:
@@ -50,6 +53,18 @@ def local_path(url: str) -> str:
     if not url.startswith("file://"):
         raise LakeUrlError(f"{url!r} is not a local lake URL")
     return url[len("file://"):]
+
+
+def staging_url(url: str, token: str) -> str:
+    """Where a dataset is written before it is published: ``<parent>/_tmp-<name>-<token>``, beside ``url``.
+
+    The name starts with ``_`` and holds no ``=``, so Spark's and pyarrow's partition discovery skip it;
+    it stays on the same filesystem (a local rename) and in the same bucket (server-side copies) as ``url``.
+    """
+    parent, _, name = url.rstrip("/").rpartition("/")
+    if not urlparse(url).path.strip("/") or not token or "/" in token:
+        raise LakeUrlError(f"cannot stage {url!r} with token {token!r}: need a dataset URL and a plain token")
+    return f"{parent}/{STAGING_PREFIX}{name.replace('=', '_')}-{token}"
 
 
 def day(value: dt.date | str) -> str:
@@ -84,7 +99,9 @@ class LakeLayout:
         return self.join("raw", "contacts", f"run_date={day(run_date)}")
 
     def raw_activities(self, activity_type: str, activity_date: dt.date | str) -> str:
-        return self.join("raw", "activities", f"activity_type={activity_type}", f"activity_date={day(activity_date)}")
+        return self.join(
+            "raw", "activities", f"activity_type={activity_type}", f"activity_date={day(activity_date)}"
+        )
 
     def raw_activities_root(self) -> str:
         return self.join("raw", "activities")
