@@ -1,25 +1,148 @@
 """The ``scc`` command: one entry point for the sandbox, the stages and the demo.
 
     scc sandbox serve [--port 0 --contacts N ...]   the local Eloqua Bulk API 2.0 sandbox
+    scc extract --date D [--full-refresh]           fill the raw zone for data day D
+    scc nightly [--date D]                          the whole nightly run for D (default: yesterday, UTC)
+    scc demo [--contacts N]                         the nightly run against the sandbox and a local lake
+
+Common options of extract/nightly: --workers N, --local-scheduler (default: the luigid of the luigi config),
+--lake URL (overrides the [lake] url of the luigi config). Exit codes follow the [retcode] config section:
+0 when every task succeeded, non-zero otherwise (a CronJob must see failures).
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import logging
+import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EXIT_USAGE = 2
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in {"-h", "--help"}:
-        print(__doc__.strip())
-        return 0 if args else 2
-    command, rest = args[0], args[1:]
-    if command == "sandbox":
+class UsageError(Exception):
+    """Bad input from the command line or the environment: printed as one line, exit code 2."""
+
+
+def _data_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid date {text!r}: expected YYYY-MM-DD") from None
+
+
+def _yesterday() -> dt.date:
+    return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+
+
+def configure_environment(lake: str | None = None) -> None:
+    """Point Luigi at the project's config unless the caller already chose one, and apply --lake."""
+    os.environ.setdefault("SCC_HOME", str(REPO_ROOT))
+    os.environ.setdefault("LUIGI_CONFIG_PATH", str(REPO_ROOT / "conf" / "luigi" / "local.cfg"))
+    os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
+    os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
+    import luigi.configuration
+
+    config = luigi.configuration.get_config()
+    if lake:
+        from contract.lake import LakeUrlError, normalize
+
+        try:
+            config.set("lake", "url", normalize(lake))
+        except LakeUrlError as exc:
+            raise UsageError(str(exc)) from None
+
+
+def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool) -> int:
+    """Run tasks with Luigi and turn the outcome into the configured exit code."""
+    import luigi
+    from luigi.execution_summary import LuigiStatusCode
+    from luigi.retcodes import retcode
+
+    result = luigi.build(list(tasks), workers=workers, local_scheduler=local_scheduler, detailed_summary=True)
+    codes = retcode()
+    status = result.status
+    if status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
+        return 0
+    print(result.one_line_summary, file=sys.stderr)
+    if status == LuigiStatusCode.MISSING_EXT:
+        return codes.missing_data or 20
+    if status == LuigiStatusCode.NOT_RUN:
+        return codes.not_run or 25
+    if status == LuigiStatusCode.SCHEDULING_FAILED:
+        return codes.scheduling_error or 35
+    return codes.task_failed or 30
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=2, help="Luigi worker processes (default 2)")
+    parser.add_argument("--local-scheduler", action="store_true", help="no luigid: schedule in this process")
+    parser.add_argument("--lake", help="lake URL (file:///path or s3://bucket/prefix); default from luigi config")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scc", description="Nightly marketing-ops pipelines, Eloqua <-> Spark.")
+    parser.add_argument("--verbose", action="store_true", help="debug logging and stack traces")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("sandbox", help="the local Eloqua Bulk API 2.0 sandbox", add_help=False)
+
+    extract = commands.add_parser("extract", help="fill the raw zone for one data day")
+    extract.add_argument("--date", type=_data_day, required=True, help="data day D (YYYY-MM-DD)")
+    extract.add_argument("--full-refresh", action="store_true", help="re-export every contact")
+    _add_run_options(extract)
+
+    nightly = commands.add_parser("nightly", help="the whole nightly run for one data day")
+    nightly.add_argument("--date", type=_data_day, default=None, help="data day D (default: yesterday, UTC)")
+    nightly.add_argument("--full-refresh", action="store_true", help="re-export every contact")
+    _add_run_options(nightly)
+
+    demo = commands.add_parser("demo", help="the nightly run against the sandbox and a local lake")
+    demo.add_argument("--contacts", type=int, default=3000, help="sandbox contacts (default 3000)")
+    demo.add_argument("--date", type=_data_day, default=dt.date(2026, 11, 27), help="last data day of the demo")
+    demo.add_argument("--lake", default=str(REPO_ROOT / "var" / "demo" / "lake"), help="local lake folder")
+    demo.add_argument("--workers", type=int, default=2)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["sandbox"]:
         from eloqua.sandbox.cli import main as sandbox_main
 
-        return sandbox_main(rest)
-    print(f"scc: unknown command {command!r}; run 'scc --help'", file=sys.stderr)
-    return 2
+        return sandbox_main(args_list[1:])
+    args = build_parser().parse_args(args_list)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "extract":
+            configure_environment(args.lake)
+            from luigi_tasks.extract import ExtractAll
+
+            return run_tasks([ExtractAll(date=args.date, full_refresh=args.full_refresh)],
+                             workers=args.workers, local_scheduler=args.local_scheduler)
+        if args.command == "nightly":
+            configure_environment(args.lake)
+            from luigi_tasks.nightly import Nightly
+
+            day = args.date or _yesterday()
+            return run_tasks([Nightly(date=day, full_refresh=args.full_refresh)],
+                             workers=args.workers, local_scheduler=args.local_scheduler)
+        if args.command == "demo":
+            from luigi_tasks.demo import run_demo
+
+            return run_demo(contacts=args.contacts, last_day=args.date, lake_dir=Path(args.lake),
+                            workers=args.workers)
+    except UsageError as exc:
+        print(f"scc: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":
