@@ -1,0 +1,508 @@
+"""Field catalog of the sandbox: the EML statements of each entity, their metadata and store columns.
+
+Every statement of ``contract.objects`` resolves here (contacts, activities of every pipeline and extra type,
+the two custom objects by their ``cdo_field`` names). Statements are matched case-insensitively and ignoring
+whitespace; ``resolve`` returns the ``Field`` whose ``key`` is the column of the store's table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from contract.objects import (
+    ACTIVITIES,
+    CAMPAIGN_RESPONSES,
+    CONTACTS,
+    PIPELINE_ACTIVITY_TYPES,
+    SANDBOX_EXTRA_ACTIVITY_TYPES,
+    SFDC_CAMPAIGNS,
+    EloquaObject,
+)
+
+ACTIVITY_TYPES: tuple[str, ...] = PIPELINE_ACTIVITY_TYPES + SANDBOX_EXTRA_ACTIVITY_TYPES
+
+# Metadata data types -> the EEL comparison type.
+_FILTER_TYPE = {
+    "string": "string",
+    "emailAddress": "string",
+    "largeText": "string",
+    "text": "string",
+    "number": "number",
+    "date": "date",
+    "boolean": "boolean",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One exportable statement. ``key`` is the store column; aliases resolve to the same column."""
+
+    key: str
+    statement: str
+    name: str
+    internal_name: str
+    data_type: str
+    field_id: int
+    read_only: bool = False
+    unique: bool = False
+    listed: bool = True
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def filter_type(self) -> str:
+        return _FILTER_TYPE[self.data_type]
+
+
+@dataclass
+class Entity:
+    """An exportable entity: its name in URIs, its store table, its id column and its fields."""
+
+    name: str  # 'contacts', 'accounts', 'activities' or 'customObjects/41'
+    table: str
+    fields: tuple[Field, ...]
+    id_key: str = "id"
+    label: str = ""
+    _index: dict[str, Field] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for f in self.fields:
+            for statement in (f.statement, *f.aliases):
+                self._index[normalize_statement(statement)] = f
+
+    def resolve(self, statement: str) -> Field | None:
+        return self._index.get(normalize_statement(statement))
+
+    @property
+    def columns(self) -> tuple[Field, ...]:
+        """One field per store column (aliases dropped), in catalog order."""
+        seen: dict[str, Field] = {}
+        for f in self.fields:
+            seen.setdefault(f.key, f)
+        return tuple(seen.values())
+
+    def field_by_id(self, field_id: int) -> Field | None:
+        return next((f for f in self.fields if f.field_id == field_id and f.listed), None)
+
+    def listed_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.listed]
+
+
+_WS = re.compile(r"\s+")
+
+
+def normalize_statement(statement: str) -> str:
+    return _WS.sub("", statement).lower()
+
+
+# --- contacts -----------------------------------------------------------------------------------------------
+
+
+def _cf(internal: str, name: str, data_type: str = "string", fid: int = 0, **kw: Any) -> Field:
+    return Field(internal.lower(), f"{{{{Contact.Field({internal})}}}}", name, internal, data_type, fid, **kw)
+
+
+_CONTACT_FIELDS: tuple[Field, ...] = (
+    Field(
+        "id",
+        "{{Contact.Id}}",
+        "Contact ID",
+        "ContactID",
+        "number",
+        100000,
+        read_only=True,
+        unique=True,
+        listed=False,
+    ),
+    _cf("C_EmailAddress", "Email Address", "emailAddress", 100001, unique=True),
+    _cf("C_FirstName", "First Name", fid=100002),
+    _cf("C_LastName", "Last Name", fid=100003),
+    _cf("C_Company", "Company", fid=100004),
+    _cf("C_Title", "Title", fid=100005),
+    _cf("C_Country", "Country", fid=100006),
+    _cf("C_State_Prov", "State or Province", fid=100007),
+    _cf("C_City", "City", fid=100008),
+    _cf("C_Industry1", "Industry", fid=100009),
+    _cf("C_Job_Level1", "Job Level", fid=100010),
+    _cf("C_Lead_Rating1", "Lead Rating", fid=100011),
+    _cf("C_Lead_Profile_Score1", "Lead Profile Score", "number", 100012),
+    _cf("C_Lead_Engagement_Score1", "Lead Engagement Score", "number", 100013),
+    _cf("C_Hard_Bounced_At1", "Hard Bounced At", "date", 100014),
+    Field(
+        "is_bounced",
+        "{{Contact.Email.IsBounced}}",
+        "Email Is Bounced",
+        "IsBounced",
+        "boolean",
+        100015,
+        listed=False,
+    ),
+    Field(
+        "is_subscribed",
+        "{{Contact.Email.IsSubscribed}}",
+        "Email Is Subscribed",
+        "IsSubscribed",
+        "boolean",
+        100016,
+        listed=False,
+    ),
+    Field(
+        "created_at",
+        "{{Contact.Field(C_DateCreated)}}",
+        "Date Created",
+        "C_DateCreated",
+        "date",
+        100017,
+        read_only=True,
+        aliases=("{{Contact.CreatedAt}}",),
+    ),
+    Field(
+        "updated_at",
+        "{{Contact.Field(C_DateModified)}}",
+        "Date Modified",
+        "C_DateModified",
+        "date",
+        100018,
+        read_only=True,
+        aliases=("{{Contact.UpdatedAt}}",),
+    ),
+    _cf("C_Salutation", "Salutation", fid=100019),
+    _cf("C_BusPhone", "Business Phone", fid=100020),
+    _cf("C_MobilePhone", "Mobile Phone", fid=100021),
+    _cf("C_Address1", "Address 1", fid=100022),
+    _cf("C_Address2", "Address 2", fid=100023),
+    _cf("C_Zip_Postal", "Zip or Postal Code", fid=100024),
+    _cf("C_Department1", "Department", fid=100025),
+)
+
+CONTACT_ENTITY = Entity("contacts", "contacts", _CONTACT_FIELDS, label="Contact")
+
+
+def _af(internal: str, name: str, data_type: str = "string", fid: int = 0, **kw: Any) -> Field:
+    return Field(internal.lower(), f"{{{{Account.Field({internal})}}}}", name, internal, data_type, fid, **kw)
+
+
+_ACCOUNT_FIELDS: tuple[Field, ...] = (
+    Field(
+        "id",
+        "{{Account.Id}}",
+        "Account ID",
+        "AccountID",
+        "number",
+        200000,
+        read_only=True,
+        unique=True,
+        listed=False,
+    ),
+    _af("M_CompanyName", "Company Name", fid=200001),
+    _af("M_Address1", "Address 1", fid=200002),
+    _af("M_City", "City", fid=200003),
+    _af("M_State_Prov", "State or Province", fid=200004),
+    _af("M_Zip_Postal", "Zip or Postal Code", fid=200005),
+    _af("M_Country", "Country", fid=200006),
+    _af("M_BusPhone", "Business Phone", fid=200007),
+    _af("M_Industry", "Industry", fid=200008),
+    _af("CompanyIDExt", "Eloqua Company ID", fid=200009, unique=True),
+    Field(
+        "created_at",
+        "{{Account.Field(M_DateCreated)}}",
+        "Date Created",
+        "M_DateCreated",
+        "date",
+        200010,
+        read_only=True,
+        aliases=("{{Account.CreatedAt}}",),
+    ),
+    Field(
+        "updated_at",
+        "{{Account.Field(M_DateModified)}}",
+        "Date Modified",
+        "M_DateModified",
+        "date",
+        200011,
+        read_only=True,
+        aliases=("{{Account.UpdatedAt}}",),
+    ),
+)
+
+ACCOUNT_ENTITY = Entity("accounts", "accounts", _ACCOUNT_FIELDS, label="Account")
+
+
+# --- activities ---------------------------------------------------------------------------------------------
+
+
+def _act(key: str, statement: str, name: str, data_type: str, fid: int) -> Field:
+    internal = statement.strip("{}").split(".", 1)[1]
+    return Field(key, statement, name, internal, data_type, fid, read_only=True)
+
+
+def _actf(internal: str, data_type: str, fid: int) -> Field:
+    key = re.sub(r"(?<!^)(?=[A-Z])", "_", internal).lower()
+    return Field(
+        key, f"{{{{Activity.Field({internal})}}}}", internal, internal, data_type, fid, read_only=True
+    )
+
+
+_ACTIVITY_SYSTEM: tuple[Field, ...] = (
+    _act("id", "{{Activity.Id}}", "Activity ID", "number", 300001),
+    _act("type", "{{Activity.Type}}", "Activity Type", "string", 300002),
+    _act("created_at", "{{Activity.CreatedAt}}", "Activity Date", "date", 300003),
+    _act("contact_id", "{{Activity.Contact.Id}}", "Contact ID", "number", 300004),
+    _act("visitor_id", "{{Activity.Visitor.Id}}", "Visitor ID", "number", 300005),
+    _act("visitor_external_id", "{{Activity.Visitor.ExternalId}}", "Visitor External ID", "string", 300006),
+    _act("asset_type", "{{Activity.Asset.Type}}", "Asset Type", "string", 300007),
+    _act("asset_name", "{{Activity.Asset.Name}}", "Asset Name", "string", 300008),
+    _act("asset_id", "{{Activity.Asset.Id}}", "Asset ID", "number", 300009),
+    _act("campaign_id", "{{Activity.Campaign.Id}}", "Campaign ID", "number", 300010),
+    _act("external_id", "{{Activity.ExternalId}}", "External ID", "string", 300011),
+)
+_ACTIVITY_NAMED: tuple[Field, ...] = tuple(
+    _actf(name, dtype, 300100 + i)
+    for i, (name, dtype) in enumerate(
+        (
+            ("EmailAddress", "emailAddress"),
+            ("IpAddress", "string"),
+            ("EmailRecipientId", "string"),
+            ("SubjectLine", "string"),
+            ("EmailWebLink", "string"),
+            ("EmailClickedThruLink", "string"),
+            ("EmailDeploymentId", "number"),
+            ("EmailSendType", "string"),
+            ("SmtpErrorCode", "string"),
+            ("SmtpStatusCode", "string"),
+            ("SmtpMessage", "string"),
+            ("ReferrerUrl", "string"),
+            ("NumberOfPages", "number"),
+            ("FirstPageViewUrl", "string"),
+            ("Duration", "number"),
+            ("WebVisitId", "number"),
+            ("Url", "string"),
+            ("IsWebTrackingOptedIn", "boolean"),
+            ("RawData", "largeText"),
+        )
+    )
+)
+ACTIVITY_ENTITY = Entity("activities", "activities", _ACTIVITY_SYSTEM + _ACTIVITY_NAMED, label="Activity")
+
+# Which Activity.Field(...) names each type lists in /activities/fields (the contract's statements are in
+# all).
+_CONTRACT_ACTIVITY_FIELDS = {c.statement for c in ACTIVITIES.columns}
+_TYPE_FIELDS: dict[str, tuple[str, ...]] = {
+    "EmailSend": ("EmailRecipientId", "SubjectLine", "EmailWebLink", "EmailDeploymentId", "EmailSendType"),
+    "EmailOpen": (
+        "IpAddress",
+        "EmailRecipientId",
+        "SubjectLine",
+        "EmailWebLink",
+        "EmailDeploymentId",
+        "EmailSendType",
+    ),
+    "EmailClickthrough": (
+        "IpAddress",
+        "EmailRecipientId",
+        "SubjectLine",
+        "EmailWebLink",
+        "EmailClickedThruLink",
+        "EmailDeploymentId",
+        "EmailSendType",
+    ),
+    "FormSubmit": ("RawData",),
+    "WebVisit": ("IpAddress", "ReferrerUrl", "NumberOfPages", "FirstPageViewUrl", "Duration"),
+    "Bounceback": ("EmailRecipientId", "EmailDeploymentId", "SmtpMessage"),
+    "Subscribe": ("EmailRecipientId",),
+    "Unsubscribe": ("EmailRecipientId",),
+    "PageView": ("IpAddress", "Url", "ReferrerUrl", "WebVisitId", "IsWebTrackingOptedIn"),
+}
+
+
+def activity_fields(activity_type: str) -> list[Field]:
+    """The fields ``/activities/fields?activityType=T`` lists: system ones, the contract's, and T's own."""
+    own = {f"{{{{Activity.Field({n})}}}}" for n in _TYPE_FIELDS.get(activity_type, ())}
+    return [
+        f
+        for f in ACTIVITY_ENTITY.fields
+        if f in _ACTIVITY_SYSTEM or f.statement in _CONTRACT_ACTIVITY_FIELDS or f.statement in own
+    ]
+
+
+def canonical_activity_type(text: str) -> str | None:
+    folded = text.strip().casefold()
+    return next((t for t in ACTIVITY_TYPES if t.casefold() == folded), None)
+
+
+# --- custom objects -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomObject:
+    id: int
+    name: str
+    entity: Entity
+    unique_field_id: int
+    email_field_id: int | None
+    display_field_id: int
+
+
+_CDO_TYPES = {"string": "text", "timestamp": "date", "boolean": "boolean", "int": "number"}
+_UNIQUE_CDO_FIELDS = {"ResponseId", "CampaignId"}
+
+
+def _custom_object(
+    cdo_id: int, obj: EloquaObject, first_field_id: int, unique: str, email: str | None, display: str
+) -> CustomObject:
+    fields: list[Field] = [
+        Field(
+            "id",
+            f"{{{{CustomObject[{cdo_id}].Id}}}}",
+            "Id",
+            "Id",
+            "number",
+            0,
+            read_only=True,
+            unique=True,
+            listed=False,
+        ),
+        Field(
+            "external_id",
+            f"{{{{CustomObject[{cdo_id}].ExternalId}}}}",
+            "External Id",
+            "ExternalId",
+            "string",
+            0,
+            listed=False,
+        ),
+        Field(
+            "created_at",
+            f"{{{{CustomObject[{cdo_id}].CreatedAt}}}}",
+            "Created At",
+            "CreatedAt",
+            "date",
+            0,
+            read_only=True,
+            listed=False,
+        ),
+        Field(
+            "updated_at",
+            f"{{{{CustomObject[{cdo_id}].UpdatedAt}}}}",
+            "Updated At",
+            "UpdatedAt",
+            "date",
+            0,
+            read_only=True,
+            listed=False,
+        ),
+    ]
+    ids: dict[str, int] = {}
+    for i, col in enumerate(obj.columns):
+        fid = first_field_id + i
+        ids[col.cdo_field or col.name] = fid
+        data_type = _CDO_TYPES[col.type]
+        if col.cdo_field == "ContactEmail":
+            data_type = "emailAddress"
+        fields.append(
+            Field(
+                f"f{fid}",
+                f"{{{{CustomObject[{cdo_id}].Field[{fid}]}}}}",
+                col.cdo_field or col.name,
+                col.cdo_field or col.name,
+                data_type,
+                fid,
+                unique=(col.cdo_field == unique and col.cdo_field in _UNIQUE_CDO_FIELDS),
+            )
+        )
+    entity = Entity(
+        f"customObjects/{cdo_id}", f"cdo_{cdo_id}", tuple(fields), label=obj.custom_object_name or ""
+    )
+    return CustomObject(
+        cdo_id,
+        obj.custom_object_name or obj.name,
+        entity,
+        ids[unique],
+        ids[email] if email else None,
+        ids[display],
+    )
+
+
+CAMPAIGN_RESPONSES_CDO = _custom_object(
+    41, CAMPAIGN_RESPONSES, 1001, "ResponseId", "ContactEmail", "ResponseId"
+)
+SFDC_CAMPAIGNS_CDO = _custom_object(42, SFDC_CAMPAIGNS, 1021, "CampaignId", None, "CampaignName")
+CUSTOM_OBJECTS: dict[int, CustomObject] = {c.id: c for c in (CAMPAIGN_RESPONSES_CDO, SFDC_CAMPAIGNS_CDO)}
+
+
+def cdo_key(cdo: CustomObject, cdo_field: str) -> str:
+    """The store column of a custom object's field, by the field's name."""
+    return next(f.key for f in cdo.entity.fields if f.name == cdo_field and f.listed)
+
+
+def entity_for(name: str) -> Entity | None:
+    """The entity for a URI prefix: contacts, accounts, activities or customObjects/{id}."""
+    lowered = name.lower()
+    if lowered == "contacts":
+        return CONTACT_ENTITY
+    if lowered == "accounts":
+        return ACCOUNT_ENTITY
+    if lowered == "activities":
+        return ACTIVITY_ENTITY
+    m = re.fullmatch(r"customobjects/(\d+)", lowered)
+    if m and int(m.group(1)) in CUSTOM_OBJECTS:
+        return CUSTOM_OBJECTS[int(m.group(1))].entity
+    return None
+
+
+ALL_ENTITIES: tuple[Entity, ...] = (
+    CONTACT_ENTITY,
+    ACCOUNT_ENTITY,
+    ACTIVITY_ENTITY,
+    *(c.entity for c in CUSTOM_OBJECTS.values()),
+)
+
+
+# --- lists, segments and filters (EXISTS) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberList:
+    """A contact or account list that ``EXISTS('{{ContactList[id]}}')`` can test; membership is a rule on the
+    id."""
+
+    kind: str  # ContactList | ContactSegment | ContactFilter | AccountList
+    id: int
+    name: str
+    entity: str
+    is_member: Callable[[int], bool]
+
+    @property
+    def statement(self) -> str:
+        return f"{{{{{self.kind}[{self.id}]}}}}"
+
+
+MEMBER_LISTS: tuple[MemberList, ...] = (
+    MemberList("ContactList", 1, "Newsletter subscribers", "contacts", lambda i: i % 3 == 0),
+    MemberList("ContactList", 2, "Event attendees", "contacts", lambda i: i % 7 == 2),
+    MemberList("ContactSegment", 1, "EMEA prospects", "contacts", lambda i: i % 4 == 1),
+    MemberList("ContactFilter", 1, "Recently active", "contacts", lambda i: i % 5 == 0),
+    MemberList("AccountList", 1, "Strategic accounts", "accounts", lambda i: i % 2 == 0),
+)
+
+
+def member_list(statement: str) -> MemberList | None:
+    norm = normalize_statement(statement)
+    return next((m for m in MEMBER_LISTS if normalize_statement(m.statement) == norm), None)
+
+
+def contract_statements(obj: EloquaObject) -> list[str]:
+    """The statements of a contract object as the sandbox spells them (CDO fields by id)."""
+    if obj.custom_object_name is None:
+        return [c.statement for c in obj.columns if c.statement]
+    cdo = next(c for c in CUSTOM_OBJECTS.values() if c.name == obj.custom_object_name)
+    return [
+        next(f.statement for f in cdo.entity.fields if f.name == c.cdo_field and f.listed)
+        for c in obj.columns
+    ]
+
+
+assert all(CONTACT_ENTITY.resolve(s) for s in contract_statements(CONTACTS))
+assert all(ACTIVITY_ENTITY.resolve(s) for s in contract_statements(ACTIVITIES))

@@ -1,0 +1,341 @@
+"""Validation of export and import definitions, answered in the Bulk API's ``failures`` shape.
+
+``validate_export`` / ``validate_import`` take the posted JSON body and return ``(definition, failures)``: the
+stored definition (defaults filled in, read-only keys dropped) when ``failures`` is empty. The same checks run
+again when a sync is created (Eloqua validates definitions at sync creation since 20D).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from eloqua.sandbox import eel
+from eloqua.sandbox.catalog import (
+    ACTIVITY_ENTITY,
+    ACTIVITY_TYPES,
+    Entity,
+    Field,
+    canonical_activity_type,
+    member_list,
+)
+from eloqua.sandbox.formats import parse_duration, parse_timestamp
+
+MAX_EXPORT_FIELDS = 250
+MAX_IMPORT_FIELDS = 100
+MAX_FILTER = 1000
+MAX_SYNC_ACTIONS = 10
+EXPORT_RETENTION_DEFAULT = "PT12H"
+IMPORT_RETENTION_DEFAULT = "P7D"
+UPDATE_RULES = ("always", "ifNewIsNotNull", "ifExistingIsNull", "useFieldRule")
+READ_ONLY_KEYS = ("uri", "createdBy", "createdAt", "updatedBy", "updatedAt", "kbUsed")
+_EML = re.compile(r"\{\{[A-Za-z][^{}]*\}\}")
+
+Failure = dict[str, Any]
+
+
+def failure(field: str, constraint: str, value: Any = None) -> Failure:
+    out: Failure = {"field": field, "constraint": constraint}
+    if value is not None:
+        out["value"] = value if isinstance(value, str) else str(value)
+    return out
+
+
+def _check_name(body: Mapping[str, Any], out: list[Failure]) -> None:
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        out.append(failure("name", "Must be a non-empty string.", name))
+    elif len(name) > 100:
+        out.append(failure("name", "Must be at most 100 characters long.", name))
+
+
+def _check_fields(
+    body: Mapping[str, Any], entity: Entity, limit: int, out: list[Failure]
+) -> dict[str, Field]:
+    fields = body.get("fields")
+    resolved: dict[str, Field] = {}
+    if not isinstance(fields, dict) or not fields:
+        out.append(failure("fields", "Must be an object mapping at least one name to an EML statement."))
+        return resolved
+    if len(fields) > limit:
+        out.append(failure("fields", f"Must contain at most {limit} fields; found {len(fields)}."))
+        return resolved
+    for name, statement in fields.items():
+        if not name or len(name) > 100:
+            out.append(failure("fields", "Field names must be 1 to 100 characters long.", name))
+        elif not isinstance(statement, str) or not _EML.fullmatch(statement.strip()):
+            out.append(
+                failure(
+                    f"fields.{name}",
+                    "Must be a valid EML statement such as '{{Contact.Field(C_EmailAddress)}}'.",
+                    statement,
+                )
+            )
+        elif (f := entity.resolve(statement)) is None:
+            out.append(
+                failure(
+                    f"fields.{name}",
+                    f"Must reference an existing {entity.label or entity.name} "
+                    "field (see the entity's /fields endpoint).",
+                    statement,
+                )
+            )
+        else:
+            resolved[name] = f
+    return resolved
+
+
+def _check_duration(
+    body: Mapping[str, Any], key: str, lo: timedelta, hi: timedelta | None, out: list[Failure]
+) -> None:
+    if key not in body or body[key] is None:
+        return
+    value = parse_duration(body[key])
+    bounds = f"between {_iso(lo)} and {_iso(hi)}" if hi else f"at least {_iso(lo)}"
+    if value is None or value < lo or (hi is not None and value > hi):
+        out.append(failure(key, f"Must be an ISO-8601 duration {bounds}.", body[key]))
+
+
+def _iso(d: timedelta) -> str:
+    return f"P{d.days}D" if d.days and not d.seconds else f"PT{int(d.total_seconds() // 3600)}H"
+
+
+def _check_bool(body: Mapping[str, Any], key: str, out: list[Failure]) -> None:
+    if key in body and body[key] is not None and not isinstance(body[key], bool):
+        out.append(failure(key, "Must be true or false.", body[key]))
+
+
+def _check_sync_actions(body: Mapping[str, Any], out: list[Failure]) -> None:
+    actions = body.get("syncActions")
+    if actions is None:
+        return
+    if not isinstance(actions, list):
+        out.append(failure("syncActions", "Must be an array."))
+        return
+    if len(actions) > MAX_SYNC_ACTIONS:
+        out.append(
+            failure("syncActions", f"Must contain at most {MAX_SYNC_ACTIONS} actions; found {len(actions)}.")
+        )
+    for i, action in enumerate(actions):
+        if not isinstance(action, dict) or action.get("action") not in ("add", "remove", "setStatus"):
+            out.append(failure(f"syncActions[{i}].action", "Must be add, remove or setStatus."))
+        elif not isinstance(action.get("destination"), str) or not _EML.fullmatch(
+            action["destination"].strip()
+        ):
+            out.append(
+                failure(f"syncActions[{i}].destination", "Must be a statement such as '{{ContactList[12]}}'.")
+            )
+        elif action["action"] == "setStatus" and not isinstance(action.get("status"), str):
+            out.append(failure(f"syncActions[{i}].status", "Must be given for setStatus."))
+
+
+@dataclass(frozen=True)
+class CompiledFilter:
+    """A filter ready to run: the predicate, the fields it reads, and the activity scope it implies."""
+
+    predicate: Callable[[Mapping[str, Any]], bool] | None
+    fields: tuple[Field, ...]  # columns the predicate reads (id first when EXISTS is used)
+    activity_types: tuple[str, ...]  # types an activity export can match
+    date_bounds: tuple[datetime | None, datetime | None]  # CreatedAt bounds implied by the filter (inclusive)
+
+
+def compile_definition_filter(text: str | None, entity: Entity) -> CompiledFilter:
+    """Parse and compile ``text`` for ``entity``; raise ``eel.EELError`` or ``ValueError`` (a constraint)."""
+    if not text or not text.strip():
+        return CompiledFilter(None, (), ACTIVITY_TYPES, (None, None))
+    expr = eel.parse(text)
+    summary = eel.summarize(expr)
+    if len(summary.exists) > 1:
+        raise ValueError("Must contain at most one EXISTS.")
+    if len(summary.statuses) > 1:
+        raise ValueError("Must contain at most one STATUS.")
+    if summary.statuses:
+        raise ValueError(
+            "Must reference service instance within a workflow (the sandbox has no action "
+            "instances, so STATUS cannot be used)."
+        )
+    if entity is ACTIVITY_ENTITY and any(
+        s.replace(" ", "").lower().startswith("{{contact.") for s in summary.fields
+    ):
+        raise ValueError("Contact fields cannot be used in an activity export filter.")
+    used: dict[str, Field] = {}
+    id_field = (
+        entity.resolve(f"{{{{{entity.label}.Id}}}}") if entity.label in ("Contact", "Account") else None
+    )
+    if summary.exists:
+        kind = {"contacts": "Contact", "accounts": "AccountList"}.get(entity.name)
+        ml = member_list(summary.exists[0])
+        if kind is None or ml is None or ml.entity != entity.name or id_field is None:
+            raise ValueError(
+                f"EXISTS must reference an existing list of this entity ({entity.name}); "
+                "see /contacts/lists, /contacts/segments, /contacts/filters or /accounts/lists."
+            )
+        used["id"] = id_field
+
+    def resolve(statement: str) -> tuple[str, str] | None:
+        f = entity.resolve(statement)
+        if f is None:
+            return None
+        used.setdefault(f.key, f)
+        return f.key, f.filter_type
+
+    def exists(statement: str) -> Callable[[Mapping[str, Any]], bool]:
+        ml = member_list(statement)
+        assert ml is not None
+        return lambda row: row["id"] is not None and ml.is_member(int(row["id"]))
+
+    predicate = eel.compile_filter(expr, resolve, exists=exists)
+    types: tuple[str, ...] = ACTIVITY_TYPES
+    bounds: tuple[datetime | None, datetime | None] = (None, None)
+    if entity is ACTIVITY_ENTITY:
+        types, bounds = _activity_scope(expr)
+    return CompiledFilter(predicate, tuple(used.values()), types, bounds)
+
+
+def _activity_scope(expr: eel.Expr) -> tuple[tuple[str, ...], tuple[datetime | None, datetime | None]]:
+    """Which types and which CreatedAt range a filter can match, so only those (type, day)s are generated.
+
+    Sound over AND/OR (intersection/union); anything under NOT, or any other comparison, leaves the scope
+    open.
+    """
+    everything: tuple[frozenset[str], datetime | None, datetime | None] = (
+        frozenset(ACTIVITY_TYPES),
+        None,
+        None,
+    )
+
+    def walk(node: eel.Expr) -> tuple[frozenset[str], datetime | None, datetime | None]:
+        if isinstance(node, eel.Compare):
+            f = ACTIVITY_ENTITY.resolve(node.field)
+            if f is not None and f.key == "type" and node.op == "=":
+                named = canonical_activity_type(node.literal)
+                return (frozenset({named}) if named else frozenset(), None, None)
+            if f is not None and f.key == "created_at" and node.op in ("=", ">", ">=", "<", "<="):
+                value = parse_timestamp(node.literal)
+                if value is None:
+                    return everything
+                lo = value if node.op in ("=", ">", ">=") else None
+                hi = value if node.op in ("=", "<", "<=") else None
+                return (frozenset(ACTIVITY_TYPES), lo, hi)
+            return everything
+        if isinstance(node, eel.And):
+            types, lo, hi = everything
+            for operand in node.operands:
+                t, a, b = walk(operand)
+                types &= t
+                lo = a if lo is None or (a is not None and a > lo) else lo
+                hi = b if hi is None or (b is not None and b < hi) else hi
+            return types, lo, hi
+        if isinstance(node, eel.Or):
+            parts = [walk(o) for o in node.operands]
+            types = frozenset().union(*(p[0] for p in parts))
+            lows = [p[1] for p in parts]
+            highs = [p[2] for p in parts]
+            lo = None if any(v is None for v in lows) else min(v for v in lows if v is not None)
+            hi = None if any(v is None for v in highs) else max(v for v in highs if v is not None)
+            return types, lo, hi
+        return everything
+
+    types, lo, hi = walk(expr)
+    return tuple(t for t in ACTIVITY_TYPES if t in types), (lo, hi)
+
+
+def scope_days(bounds: tuple[datetime | None, datetime | None], days: list[date]) -> list[date]:
+    lo, hi = bounds
+    return [d for d in days if (lo is None or d >= lo.date()) and (hi is None or d <= hi.date())]
+
+
+def validate_export(body: Any, entity: Entity) -> tuple[dict[str, Any], list[Failure]]:
+    out: list[Failure] = []
+    if not isinstance(body, dict):
+        return {}, [failure("body", "Must be a JSON object.")]
+    _check_name(body, out)
+    _check_fields(body, entity, MAX_EXPORT_FIELDS, out)
+    flt = body.get("filter")
+    if flt is not None and flt != "":
+        if not isinstance(flt, str):
+            out.append(failure("filter", "Must be a string.", flt))
+        elif len(flt) > MAX_FILTER:
+            out.append(
+                failure(
+                    "filter",
+                    f"Must be at most {MAX_FILTER} characters long; found {len(flt)}.",
+                    flt[:100] + "...",
+                )
+            )
+        else:
+            try:
+                compile_definition_filter(flt, entity)
+            except (eel.EELError, ValueError) as exc:
+                out.append(failure("filter", str(exc), flt))
+    _check_duration(body, "dataRetentionDuration", timedelta(hours=1), timedelta(days=14), out)
+    _check_duration(body, "autoDeleteDuration", timedelta(hours=1), None, out)
+    _check_bool(body, "areSystemTimestampsInUTC", out)
+    if (
+        "maxRecords" in body
+        and body["maxRecords"] is not None
+        and (
+            isinstance(body["maxRecords"], bool)
+            or not isinstance(body["maxRecords"], int)
+            or body["maxRecords"] < 1
+        )
+    ):
+        out.append(failure("maxRecords", "Must be a positive integer.", body["maxRecords"]))
+    _check_sync_actions(body, out)
+    definition = {k: v for k, v in body.items() if k not in READ_ONLY_KEYS}
+    definition.setdefault("dataRetentionDuration", EXPORT_RETENTION_DEFAULT)
+    return definition, out
+
+
+def validate_import(body: Any, entity: Entity) -> tuple[dict[str, Any], list[Failure]]:
+    out: list[Failure] = []
+    if not isinstance(body, dict):
+        return {}, [failure("body", "Must be a JSON object.")]
+    _check_name(body, out)
+    resolved = _check_fields(body, entity, MAX_IMPORT_FIELDS, out)
+    ident = body.get("identifierFieldName")
+    if not isinstance(ident, str) or not ident:
+        out.append(
+            failure("identifierFieldName", "Must be the name of one of the definition's fields.", ident)
+        )
+    elif isinstance(body.get("fields"), dict) and ident not in body["fields"]:
+        out.append(failure("identifierFieldName", "Must be one of the keys of 'fields'.", ident))
+    elif ident in resolved and resolved[ident].data_type in ("date", "boolean", "largeText"):
+        out.append(
+            failure(
+                "identifierFieldName", "Large Text, Date and Boolean fields cannot be identifiers.", ident
+            )
+        )
+    for name, f in resolved.items():
+        if f.read_only and name != ident:
+            out.append(
+                failure(f"fields.{name}", "Field is read-only and cannot be imported.", body["fields"][name])
+            )
+    rule = body.get("updateRule", "always")
+    if rule not in UPDATE_RULES:
+        out.append(failure("updateRule", f"Must be one of {', '.join(UPDATE_RULES)}.", rule))
+    by_field = body.get("updateRuleByField")
+    if by_field is not None:
+        if not isinstance(by_field, dict) or any(
+            k not in (body.get("fields") or {}) or v not in UPDATE_RULES[:3] for k, v in by_field.items()
+        ):
+            out.append(
+                failure(
+                    "updateRuleByField",
+                    "Must map field names of 'fields' to always, ifNewIsNotNull or ifExistingIsNull.",
+                )
+            )
+    for key in ("isSyncTriggeredOnImport", "isUpdatingMultipleMatchedRecords"):
+        _check_bool(body, key, out)
+    _check_duration(body, "dataRetentionDuration", timedelta(hours=1), timedelta(days=14), out)
+    _check_duration(body, "autoDeleteDuration", timedelta(hours=1), None, out)
+    _check_sync_actions(body, out)
+    definition = {k: v for k, v in body.items() if k not in READ_ONLY_KEYS}
+    definition.setdefault("isSyncTriggeredOnImport", True)
+    definition.setdefault("isUpdatingMultipleMatchedRecords", False)
+    definition.setdefault("updateRule", "always")
+    definition.setdefault("dataRetentionDuration", IMPORT_RETENTION_DEFAULT)
+    return definition, out

@@ -1,0 +1,426 @@
+"""The sandbox's embedded store: one SQLite file per ``--data-dir`` plus staged export files.
+
+Holds the entity rows (contacts, accounts, activities, custom objects), the API's own objects (definitions,
+syncs, logs, rejects, staged import posts, OAuth tokens) and, as flat files, each export sync's staged rows:
+every row is pre-encoded JSON followed by ``,`` in ``staged/<sync>.rows`` with an offsets index in
+``staged/<sync>.idx``, so a page of ``/data`` is one read. A restart with the same directory keeps everything;
+syncs that were running are ended in ``error``. Activities are generated per (type, day) on first use and
+cached here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import struct
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from eloqua.sandbox import synth
+from eloqua.sandbox.catalog import (
+    ACCOUNT_ENTITY,
+    ACTIVITY_ENTITY,
+    ALL_ENTITIES,
+    CAMPAIGN_RESPONSES_CDO,
+    CONTACT_ENTITY,
+    SFDC_CAMPAIGNS_CDO,
+    Entity,
+    Field,
+)
+from eloqua.sandbox.formats import midnight, utcnow
+
+SCHEMA_VERSION = "1"
+_SQL_TYPE = {"number": "NUMERIC", "boolean": "INTEGER"}
+
+
+class StoreError(Exception):
+    """The data directory cannot be used as asked (one line, says what to do)."""
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def export_sql(f: Field) -> str:
+    """SQL that renders column ``f`` as the string an export prints."""
+    col = _q(f.key)
+    if f.data_type == "boolean":
+        return f"CASE WHEN {col} IS NULL THEN '' WHEN {col} THEN 'true' ELSE 'false' END"
+    if f.data_type == "number":
+        return (
+            f"CASE WHEN {col} IS NULL THEN '' WHEN typeof({col}) = 'real' AND {col} = CAST({col} AS INTEGER) "
+            f"THEN CAST(CAST({col} AS INTEGER) AS TEXT) ELSE CAST({col} AS TEXT) END"
+        )
+    return f"COALESCE(CAST({col} AS TEXT), '')"
+
+
+@dataclass(frozen=True)
+class StagedData:
+    """An export sync's staged rows on disk."""
+
+    rows_path: Path
+    idx_path: Path
+    count: int
+
+    def page(self, offset: int, limit: int) -> tuple[bytes, int]:
+        """Rows ``offset .. offset+limit`` as JSON objects joined by commas, and how many there are."""
+        if offset >= self.count or limit <= 0:
+            return b"", 0
+        end = min(self.count, offset + limit)
+        with open(self.idx_path, "rb") as idx:
+            idx.seek(offset * 8)
+            (start,) = struct.unpack("<Q", idx.read(8))
+            idx.seek(end * 8)
+            (stop,) = struct.unpack("<Q", idx.read(8))
+        with open(self.rows_path, "rb") as rows:
+            rows.seek(start)
+            data = rows.read(stop - start)
+        return data[:-1], end - offset
+
+
+class Store:
+    """SQLite-backed rows and API objects for one sandbox data directory."""
+
+    def __init__(self, data_dir: Path, seed: int, as_of: date, contacts: int) -> None:
+        self.data_dir = Path(data_dir)
+        self.seed, self.as_of, self.n_contacts = seed, as_of, contacts
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "staged").mkdir(exist_ok=True)
+        self.db_path = self.data_dir / "sandbox.sqlite"
+        self._lock = threading.RLock()
+        self._gen_lock = threading.Lock()
+        if not self.db_path.exists():
+            # Build in a side file and rename it, so an interrupted first start leaves no half-made store.
+            building = self.db_path.with_suffix(".building")
+            building.unlink(missing_ok=True)
+            conn = sqlite3.connect(building, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=OFF")
+                conn.execute("PRAGMA synchronous=OFF")
+                self._create(conn)
+            finally:
+                conn.close()
+            os.replace(building, self.db_path)
+        self._conn = self.connect()
+        self._check_meta()
+        self._epoch_wall = datetime.fromisoformat(self.meta("epoch_wall"))
+        self._offset = timedelta(seconds=float(self.meta("clock_offset") or 0))
+        self._interrupted = self._end_interrupted_syncs()
+
+    # --- connections and clock ------------------------------------------------------------------------------
+
+    def connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db_path, timeout=60, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def now(self) -> datetime:
+        """The sandbox clock: ``--as-of`` 00:00 UTC when the data directory was made, at wall speed."""
+        return midnight(self.as_of) + (utcnow() - self._epoch_wall) + self._offset
+
+    def advance_clock(self, delta: timedelta) -> datetime:
+        """Move the sandbox clock forward (tests of expiry); persisted with the store."""
+        with self.tx() as conn:
+            self._offset += delta
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('clock_offset', ?)", (str(self._offset.total_seconds()),)
+            )
+        return self.now()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """The shared connection, locked, in one transaction."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def bulk_tx(self) -> Iterator[sqlite3.Connection]:
+        """A private connection in one write transaction, for long writes (imports) that must not hold the
+        shared connection's lock: other requests keep reading meanwhile (WAL)."""
+        conn = self.connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def meta(self, key: str) -> str:
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else ""
+
+    # --- schema and synthetic population --------------------------------------------------------------------
+
+    def _create(self, c: sqlite3.Connection) -> None:
+        c.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        for entity in ALL_ENTITIES:
+            cols = ", ".join(
+                f"{_q(f.key)} {'INTEGER PRIMARY KEY' if f.key == 'id' else _SQL_TYPE.get(f.data_type, 'TEXT')}"  # noqa: E501
+                for f in entity.columns
+            )
+            extra = ", day TEXT" if entity is ACTIVITY_ENTITY else ""
+            c.execute(f"CREATE TABLE {_q(entity.table)} ({cols}{extra})")
+        c.execute("CREATE INDEX contacts_email ON contacts (lower(trim(c_emailaddress)))")
+        c.execute("CREATE INDEX activities_type_day ON activities (type, day)")
+        c.execute("CREATE TABLE activity_days (type TEXT, day TEXT, rows INTEGER, PRIMARY KEY (type, day))")
+        for cdo in (CAMPAIGN_RESPONSES_CDO, SFDC_CAMPAIGNS_CDO):
+            key = f"f{cdo.unique_field_id}"
+            c.execute(f"CREATE INDEX {cdo.entity.table}_unique ON {_q(cdo.entity.table)} ({_q(key)})")
+        c.executescript("""
+            CREATE TABLE definitions (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, entity TEXT, body TEXT,
+                created_by TEXT, created_at TEXT, updated_by TEXT, updated_at TEXT, deleted INTEGER DEFAULT
+                0);
+            CREATE TABLE syncs (id INTEGER PRIMARY KEY AUTOINCREMENT, instance_uri TEXT, def_id INTEGER,
+                kind TEXT, entity TEXT, user TEXT, status TEXT, created_at TEXT, started_at TEXT, ended_at
+                TEXT, callback_url TEXT, definition TEXT, outcome TEXT, rows INTEGER DEFAULT 0,
+                data_state TEXT DEFAULT 'none', expires_at TEXT);
+            CREATE TABLE sync_logs (sync_id INTEGER, seq INTEGER, severity TEXT, status_code TEXT, message
+            TEXT,
+                count INTEGER, created_at TEXT, PRIMARY KEY (sync_id, seq));
+            CREATE TABLE rejects (sync_id INTEGER, seq INTEGER, body TEXT, PRIMARY KEY (sync_id, seq));
+            CREATE TABLE import_posts (id INTEGER PRIMARY KEY AUTOINCREMENT, def_id INTEGER, sync_id INTEGER,
+                n_rows INTEGER, rows TEXT);
+            CREATE INDEX import_posts_def ON import_posts (def_id, sync_id);
+            CREATE TABLE tokens (token TEXT PRIMARY KEY, kind TEXT, user TEXT, expires_at TEXT, used INTEGER);
+        """)
+        c.execute("BEGIN")
+        self._insert_many(c, CONTACT_ENTITY, synth.contacts(self.seed, self.as_of, self.n_contacts))
+        self._insert_many(c, ACCOUNT_ENTITY, synth.accounts(self.seed, self.as_of, self.n_contacts))
+        self._insert_many(
+            c, CAMPAIGN_RESPONSES_CDO.entity, synth.campaign_responses(self.seed, self.as_of, self.n_contacts)
+        )
+        self._insert_many(
+            c, SFDC_CAMPAIGNS_CDO.entity, synth.sfdc_campaigns(self.seed, self.as_of, self.n_contacts)
+        )
+        meta = {
+            "schema": SCHEMA_VERSION,
+            "seed": str(self.seed),
+            "as_of": self.as_of.isoformat(),
+            "contacts": str(self.n_contacts),
+            "epoch_wall": utcnow().isoformat(),
+        }
+        c.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+        c.execute("COMMIT")
+
+    @staticmethod
+    def _insert_many(
+        conn: sqlite3.Connection,
+        entity: Entity,
+        rows: Iterable[dict[str, Any]],
+        extra: dict[str, Any] | None = None,
+    ) -> int:
+        keys = [f.key for f in entity.columns] + list(extra or {})
+        marks = ", ".join("?" * len(keys))
+        sql = f"INSERT INTO {_q(entity.table)} ({', '.join(map(_q, keys))}) VALUES ({marks})"
+        tail = tuple((extra or {}).values())
+        cur = conn.executemany(
+            sql, (tuple(r.get(k) for k in keys[: len(keys) - len(tail)]) + tail for r in rows)
+        )
+        return cur.rowcount
+
+    def _check_meta(self) -> None:
+        got = {k: v for k, v in self.query("SELECT key, value FROM meta")}
+        want = {"seed": str(self.seed), "as_of": self.as_of.isoformat(), "contacts": str(self.n_contacts)}
+        if got.get("schema") != SCHEMA_VERSION:
+            raise StoreError(f"{self.data_dir} holds an incompatible sandbox store: use an empty --data-dir")
+        if any(got.get(k) != v for k, v in want.items()):
+            raise StoreError(
+                f"{self.data_dir} was made with --seed {got.get('seed')} --as-of {got.get('as_of')} "
+                f"--contacts {got.get('contacts')}: start with those options or use another --data-dir"
+            )
+
+    def _end_interrupted_syncs(self) -> list[int]:
+        rows = self.query("SELECT id FROM syncs WHERE status IN ('pending', 'active')")
+        return [r[0] for r in rows]
+
+    @property
+    def interrupted_syncs(self) -> list[int]:
+        """Syncs left running by a previous process (the sync engine ends them in ``error``)."""
+        return self._interrupted
+
+    # --- activities on demand -------------------------------------------------------------------------------
+
+    def ensure_activities(self, activity_type: str, day: date) -> int:
+        """Generate and cache one (type, day) of activities if not done yet; return its row count."""
+        key = (activity_type, day.isoformat())
+        rows = self.query("SELECT rows FROM activity_days WHERE type = ? AND day = ?", key)
+        if rows:
+            return int(rows[0][0])
+        with self._gen_lock:
+            rows = self.query("SELECT rows FROM activity_days WHERE type = ? AND day = ?", key)
+            if rows:
+                return int(rows[0][0])
+            generated = synth.activities(self.seed, self.as_of, self.n_contacts, activity_type, day)
+            conn = self.connect()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                self._insert_many(conn, ACTIVITY_ENTITY, generated, {"day": day.isoformat()})
+                conn.execute("INSERT INTO activity_days VALUES (?, ?, ?)", (*key, len(generated)))
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+            return len(generated)
+
+    # --- exports --------------------------------------------------------------------------------------------
+
+    def scan(
+        self,
+        entity: Entity,
+        fields: Sequence[tuple[str, Field]],
+        filter_fields: Sequence[Field],
+        scopes: Sequence[tuple[str, str]] | None = None,
+    ) -> Generator[tuple[tuple[Any, ...], str], None, None]:
+        """Yield ``(filter column values, row JSON)`` for every row of ``entity`` in id order.
+
+        ``fields`` are (output name, field) pairs; the JSON object has those names in that order, values as an
+        export prints them. ``scopes`` restricts activities to (type, day) pairs.
+        """
+        args: list[Any] = []
+        parts = []
+        for name, f in fields:
+            parts.append(f"?, {export_sql(f)}")
+            args.append(name)
+        json_sql = f"json_object({', '.join(parts)})"
+        filter_sql = "".join(f"{_q(f.key)}, " for f in filter_fields)
+        n_filter = len(filter_fields)
+        base = f"SELECT {filter_sql}{json_sql} FROM {_q(entity.table)}"
+        conn = self.connect()
+        try:
+            queries: list[tuple[str, list[Any]]]
+            if scopes is None:
+                queries = [(base + " ORDER BY id", args)]
+            else:
+                queries = [
+                    (base + " WHERE type = ? AND day = ? ORDER BY id", [*args, t, d]) for t, d in scopes
+                ]
+            for sql, params in queries:
+                cur = conn.execute(sql, params)
+                while batch := cur.fetchmany(2000):
+                    for row in batch:
+                        yield row[:n_filter], row[n_filter]
+        finally:
+            conn.close()
+
+    def staged_paths(self, sync_id: int) -> tuple[Path, Path]:
+        base = self.data_dir / "staged"
+        return base / f"{sync_id}.rows", base / f"{sync_id}.idx"
+
+    def write_staged(self, sync_id: int, rows: Iterable[str]) -> int:
+        """Write an export sync's rows (JSON texts) to its staged files; return the row count."""
+        rows_path, idx_path = self.staged_paths(sync_id)
+        offsets = [0]
+        pos = 0
+        with open(rows_path, "wb") as out:
+            buf: list[bytes] = []
+            for text in rows:
+                b = text.encode() + b","
+                buf.append(b)
+                pos += len(b)
+                offsets.append(pos)
+                if len(buf) >= 4096:
+                    out.write(b"".join(buf))
+                    buf.clear()
+            out.write(b"".join(buf))
+        with open(idx_path, "wb") as idx:
+            idx.write(struct.pack(f"<{len(offsets)}Q", *offsets))
+        return len(offsets) - 1
+
+    def staged(self, sync_id: int, count: int) -> StagedData | None:
+        rows_path, idx_path = self.staged_paths(sync_id)
+        if not rows_path.exists() or not idx_path.exists():
+            return None
+        return StagedData(rows_path, idx_path, count)
+
+    def delete_staged(self, sync_id: int) -> None:
+        for path in self.staged_paths(sync_id):
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+
+    def dump(self, entity: Entity, where: str = "", params: Sequence[Any] = ()) -> Iterator[str]:
+        """Every stored row as JSON keyed by EML statement (aliases included), valued as an export prints."""
+        fields = [(s, f) for f in entity.fields for s in (f.statement, *f.aliases)]
+        parts = ", ".join(f"?, {export_sql(f)}" for _s, f in fields)
+        sql = f"SELECT json_object({parts}) FROM {_q(entity.table)} {where} ORDER BY id"
+        conn = self.connect()
+        try:
+            cur = conn.execute(sql, [s for s, _f in fields] + list(params))
+            while batch := cur.fetchmany(2000):
+                for (text,) in batch:
+                    yield text
+        finally:
+            conn.close()
+
+    # --- row access for imports -----------------------------------------------------------------------------
+
+    def find_ids(self, conn: sqlite3.Connection, entity: Entity, key: str, value: Any) -> list[int]:
+        table = _q(entity.table)
+        if entity is CONTACT_ENTITY and key == "c_emailaddress":
+            sql = f"SELECT id FROM {table} WHERE lower(trim(c_emailaddress)) = ? ORDER BY id"
+            value = str(value).strip().lower()
+        else:
+            sql = f"SELECT id FROM {table} WHERE {_q(key)} = ? ORDER BY id"
+        return [r[0] for r in conn.execute(sql, (value,)).fetchall()]
+
+    def get_row(self, conn: sqlite3.Connection, entity: Entity, row_id: int) -> dict[str, Any]:
+        keys = [f.key for f in entity.columns]
+        row = conn.execute(
+            f"SELECT {', '.join(map(_q, keys))} FROM {_q(entity.table)} WHERE id = ?", (row_id,)
+        ).fetchone()
+        return dict(zip(keys, row, strict=True)) if row else {}
+
+    def update_row(
+        self, conn: sqlite3.Connection, entity: Entity, row_id: int, changes: dict[str, Any]
+    ) -> None:
+        sets = ", ".join(f"{_q(k)} = ?" for k in changes)
+        conn.execute(f"UPDATE {_q(entity.table)} SET {sets} WHERE id = ?", (*changes.values(), row_id))
+
+    def insert_row(self, conn: sqlite3.Connection, entity: Entity, values: dict[str, Any]) -> int:
+        (next_id,) = conn.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {_q(entity.table)}").fetchone()
+        values = {**values, "id": next_id}
+        conn.execute(
+            f"INSERT INTO {_q(entity.table)} ({', '.join(map(_q, values))}) "
+            f"VALUES ({', '.join('?' * len(values))})",
+            tuple(values.values()),
+        )
+        return int(next_id)
+
+    def count(self, entity: Entity) -> int:
+        return int(self.query(f"SELECT COUNT(*) FROM {_q(entity.table)}")[0][0])
+
+
+def json_dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def day_range(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=k) for k in range((end - start).days + 1)]
+
+
+Predicate = Callable[[dict[str, Any]], bool]
