@@ -1,0 +1,356 @@
+"""The Spark stage in Luigi: one ``SparkSubmitTask`` per job under ``jobs/``, chained snapshot -> pipelines.
+
+Each task runs ``spark-submit <repo>/jobs/<job>.py --date D --lake URL [...]`` and is complete when the job's
+dataset carries ``_SUCCESS`` (a :meth:`luigi_tasks.lake.Lake.flag_target`).
+
+Configuration, from the Luigi config (``conf/luigi/*.cfg``) and the environment:
+
+* ``[spark]`` as read by ``luigi.contrib.spark.SparkSubmitTask``: ``master``, ``deploy_mode``, ``conf``
+  (``k=v|k=v``), ``jars``, ``py_files``, ``packages``, ``driver_memory``, ``executor_memory``,
+  ``total_executor_cores``, ... plus, here: ``spark_submit`` (default: the ``spark-submit`` next to this
+  Python), ``properties_file`` (default: the project's ``conf/spark-defaults.conf``), ``pyspark_python``
+  (default: this interpreter, so driver and executors import the same installed ``scc``) and
+  ``ship_packages`` (``true``: also ship ``contract``/``spark``/``jobs`` as a ``--py-files`` zip built at run
+  time, for clusters whose Python does not have ``scc`` installed).
+* ``[lake]`` / ``[s3]`` / ``$SCC_LAKE_URL`` through ``luigi_tasks.config``; the lake adds its S3A settings and
+  jars (``Lake.spark_conf()``).
+
+``--conf`` precedence, later wins: the properties file < the lake's S3A settings < ``[spark] conf`` < the
+task's tuning parameters. Credentials reach spark-submit only as ``AWS_*`` environment variables: never on the
+command line, never as parameters, and they are masked in the error raised when spark-submit fails. Spark
+copies the driver's ``AWS_*`` into its Hadoop configuration, which S3A's ``SimpleAWSCredentialsProvider``
+(``TemporaryAWSCredentialsProvider`` with a session token) reads on executors that lack the variables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib.util
+import re
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+import luigi
+from luigi import configuration
+from luigi.contrib.external_program import ExternalProgramRunError
+from luigi.contrib.spark import SparkSubmitTask
+
+from contract.lake import LakeLayout
+from jobs._common import load_settings
+from luigi_tasks import config as scc_config
+from luigi_tasks.lake import ENV_CREDENTIALS_PROVIDER, Lake
+from spark.columns import lookback_days
+from spark.hard_bounces import BOUNCEBACK
+from spark.lead_scoring import SCORED_ACTIVITY_TYPES
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PROPERTIES_FILE = REPO_ROOT / "conf" / "spark-defaults.conf"
+SHIPPED_PACKAGES = ("contract", "spark", "jobs")
+
+CREDENTIALS_PROVIDER_KEY = "spark.hadoop.fs.s3a.aws.credentials.provider"
+SIMPLE_PROVIDER = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+TEMPORARY_PROVIDER = "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider"
+
+_SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|ACCESS_KEY|CREDENTIAL|SESSION", re.IGNORECASE)
+
+
+def _spark_config(name: str, default: str | None = None) -> str | None:
+    return configuration.get_config().get("spark", name, default)
+
+
+def configured_lake() -> Lake:
+    """The lake every task of this run reads and writes (``$SCC_LAKE_URL`` or ``[lake] url``, ``[s3]``)."""
+    return Lake.from_config()
+
+
+def scoring_lookback(date: dt.date) -> tuple[dt.date, ...]:
+    """The days of activities lead scoring reads for ``date`` (``lookback_days`` of the jobs' settings)."""
+    return lookback_days(date, load_settings(None).lead_scoring.lookback_days)
+
+
+class ExternalRawInput(luigi.ExternalTask):
+    """A raw-zone dataset some other process wrote; complete once its ``_SUCCESS`` flag exists.
+
+    ``dataset`` is ``contacts``, ``activities``, or a custom object's raw name; ``activity_type`` only for
+    activities. Stand-in for the extract tasks: see :func:`raw_requirements`.
+    """
+
+    dataset = luigi.Parameter()
+    date = luigi.DateParameter()
+    activity_type = luigi.OptionalParameter(default=None)
+
+    def dataset_url(self) -> str:
+        layout = configured_lake().layout
+        if self.dataset == "contacts":
+            return layout.raw_contacts(self.date)
+        if self.dataset == "activities":
+            if not self.activity_type:
+                raise ValueError("ExternalRawInput(dataset='activities') needs activity_type")
+            return layout.raw_activities(self.activity_type, self.date)
+        return layout.raw_custom_object(self.dataset, self.date)
+
+    def output(self) -> luigi.Target:
+        return configured_lake().flag_target(self.dataset_url())
+
+
+def raw_requirements(date: dt.date) -> dict[str, list[luigi.Task]]:
+    """The raw-zone tasks each Spark job needs for day ``date``, keyed by job name.
+
+    The one place that names the raw inputs' producers: today external placeholders, to be replaced by the
+    extract tasks. Keys: ``contacts_snapshot``, ``hard_bounces``, ``lead_scoring``, ``campaign_responses``
+    (``contact_washing`` reads only the snapshot). ``campaign_responses`` recomputes the run's lead ratings,
+    so it reads the scoring lookback too.
+    """
+    scoring = [ExternalRawInput(dataset="activities", date=d, activity_type=t)
+               for t in SCORED_ACTIVITY_TYPES for d in scoring_lookback(date)]
+    return {
+        "contacts_snapshot": [ExternalRawInput(dataset="contacts", date=date)],
+        "hard_bounces": [ExternalRawInput(dataset="activities", date=date, activity_type=BOUNCEBACK)],
+        "lead_scoring": scoring,
+        "campaign_responses": [ExternalRawInput(dataset="campaign_responses", date=date),
+                               ExternalRawInput(dataset="sfdc_campaigns", date=date), *scoring],
+    }
+
+
+def redact_environment(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the value of every credential-looking variable replaced by ``***``."""
+    return {k: ("***" if _SECRET_NAME.search(k) else v) for k, v in env.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _packages_zip() -> str:
+    """A zip of the project's Spark-side packages, built once per process, for ``--py-files``."""
+    folder = Path(tempfile.mkdtemp(prefix="scc-pyfiles-"))
+    target = folder / "scc_packages.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for package in SHIPPED_PACKAGES:
+            spec = importlib.util.find_spec(package)
+            if spec is None or not spec.submodule_search_locations:
+                raise RuntimeError(f"package {package!r} is not importable: pip install -e . in this venv")
+            root = Path(next(iter(spec.submodule_search_locations)))
+            for path in sorted(root.rglob("*.py")):
+                zf.write(path, Path(package) / path.relative_to(root))
+    return str(target)
+
+
+def _pyspark_home() -> str:
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.origin:
+        raise RuntimeError("pyspark is not installed in this virtualenv: pip install -e .")
+    return str(Path(spec.origin).parent)
+
+
+class SparkJobTask(SparkSubmitTask):
+    """Base of the Spark stage: submits ``jobs/<job>.py`` for one data day; subclasses set ``job``.
+
+    Tuning parameters are insignificant (they do not change the task's identity or output); when unset, the
+    ``[spark]`` section or the properties file decides.
+    """
+
+    job: ClassVar[str]
+
+    date = luigi.DateParameter(description="the data day D")
+    shuffle_partitions = luigi.OptionalIntParameter(
+        default=None, significant=False, description="spark.sql.shuffle.partitions")
+    executor_memory = luigi.OptionalParameter(
+        default=None, significant=False, config_path={"section": "spark", "name": "executor_memory"},
+        description="--executor-memory, e.g. 4g")
+    driver_memory = luigi.OptionalParameter(
+        default=None, significant=False, config_path={"section": "spark", "name": "driver_memory"},
+        description="--driver-memory, e.g. 2g")
+    total_executor_cores = luigi.OptionalParameter(
+        default=None, significant=False, config_path={"section": "spark", "name": "total_executor_cores"},
+        description="--total-executor-cores (standalone clusters)")
+
+    # --- what runs
+
+    @property
+    def name(self) -> str:
+        # The same name the job gives its session (jobs._common.run_job), so both show one name in the UIs.
+        return f"scc {self.job} {self.date.isoformat()}"
+
+    @property
+    def app(self) -> str:
+        """Absolute path of ``jobs/<job>.py`` in the installed project."""
+        spec = importlib.util.find_spec(f"jobs.{self.job}")
+        if spec is None or not spec.origin:
+            raise RuntimeError(f"jobs/{self.job}.py is not importable: pip install -e . in this virtualenv")
+        return str(Path(spec.origin).resolve())
+
+    @property
+    def lake(self) -> Lake:
+        # Not cached: luigi reuses task instances per parameters, and the config may change between builds.
+        return configured_lake()
+
+    @property
+    def layout(self) -> LakeLayout:
+        return self.lake.layout
+
+    def app_options(self) -> list[str]:
+        return ["--date", self.date.isoformat(), "--lake", self.layout.url, *self.job_options()]
+
+    def job_options(self) -> list[str]:
+        """Job-specific arguments after ``--date`` and ``--lake``."""
+        return []
+
+    def output_url(self) -> str:
+        raise NotImplementedError
+
+    def output(self) -> luigi.Target:
+        return self.lake.flag_target(self.output_url())
+
+    # --- how spark-submit is called
+
+    @property
+    def spark_submit(self) -> str:
+        configured = _spark_config("spark_submit")
+        if configured:
+            return configured
+        beside = Path(sys.executable).parent / "spark-submit"
+        return str(beside) if beside.exists() else "spark-submit"
+
+    @property
+    def properties_file(self) -> str | None:
+        configured = _spark_config("properties_file")
+        if configured:
+            return configured
+        return str(DEFAULT_PROPERTIES_FILE) if DEFAULT_PROPERTIES_FILE.exists() else None
+
+    @property
+    def pyspark_python(self) -> str:
+        return _spark_config("pyspark_python") or sys.executable
+
+    @property
+    def pyspark_driver_python(self) -> str:
+        return _spark_config("pyspark_driver_python") or self.pyspark_python
+
+    def _lake_conf(self) -> dict[str, str]:
+        return dict(self.lake.spark_conf())
+
+    @property
+    def conf(self) -> dict[str, str]:
+        merged = {k: v for k, v in self._lake_conf().items() if k != "spark.jars"}
+        if self.lake.is_s3:
+            merged[CREDENTIALS_PROVIDER_KEY] = self._credentials_providers()
+        merged.update(self._dict_config(_spark_config("conf")) or {})
+        if self.shuffle_partitions is not None:
+            merged["spark.sql.shuffle.partitions"] = str(self.shuffle_partitions)
+        return merged
+
+    def _credentials_providers(self) -> str:
+        # Executors on a cluster do not inherit spark-submit's environment. Spark copies the driver's AWS_*
+        # variables into the Hadoop configuration (fs.s3a.access.key, ...), which travels with every job to
+        # the executors; these providers read it there, and the environment wherever it holds the keys.
+        s3 = self.lake.s3
+        first = [TEMPORARY_PROVIDER] if s3 is not None and s3.session_token else [SIMPLE_PROVIDER]
+        return ",".join([*first, ENV_CREDENTIALS_PROVIDER])
+
+    @property
+    def jars(self) -> list[str] | None:
+        """The lake's jars (S3A) and ``[spark] jars``: one ``--jars`` list, so neither hides the other."""
+        lake_jars = [j for j in self._lake_conf().get("spark.jars", "").split(",") if j]
+        configured = self._list_config(_spark_config("jars")) or []
+        return [*lake_jars, *configured] or None
+
+    @property
+    def ship_packages(self) -> bool:
+        value = _spark_config("ship_packages", "false") or "false"
+        return value.strip().lower() in ("1", "true", "yes")
+
+    @property
+    def py_files(self) -> list[str] | None:
+        configured = self._list_config(_spark_config("py_files")) or []
+        if self.ship_packages:
+            configured = [*configured, _packages_zip()]
+        return configured or None
+
+    def program_environment(self) -> dict[str, str]:
+        env = super().program_environment()
+        # Without it, pip-installed spark-submit asks whatever `python3` is first on PATH where pyspark lives.
+        env.setdefault("SPARK_HOME", _pyspark_home())
+        s3 = self.lake.s3
+        if s3 is not None and s3.has_credentials:
+            env[scc_config.ENV_ACCESS_KEY] = s3.access_key
+            env[scc_config.ENV_SECRET_KEY] = s3.secret_key
+            if s3.session_token:
+                env[scc_config.ENV_SESSION_TOKEN] = s3.session_token
+        return env
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except ExternalProgramRunError as exc:
+            # luigi's error text prints the whole environment; ours must not carry the S3 secret.
+            raise ExternalProgramRunError(
+                f"spark-submit of jobs/{self.job}.py for {self.date.isoformat()} failed "
+                f"({exc.message.strip().rstrip(':')}); its stderr is above",
+                exc.args, env=redact_environment(exc.env or {}), stdout=exc.out, stderr=exc.err,
+            ) from None
+
+
+# --- the jobs
+
+
+class ContactsSnapshot(SparkJobTask):
+    """``staged/contacts/run_date=D``: the raw contacts of D merged into the latest earlier snapshot."""
+
+    job = "contacts_snapshot"
+
+    full_refresh = luigi.BoolParameter(
+        default=False, significant=False, description="ignore earlier snapshots: D's export is a full one")
+
+    def job_options(self) -> list[str]:
+        return ["--full-refresh"] if self.full_refresh else []
+
+    def requires(self) -> dict[str, Any]:
+        return {"raw": raw_requirements(self.date)[self.job]}
+
+    def output_url(self) -> str:
+        return self.layout.staged_contacts(self.date)
+
+
+class _PipelineTask(SparkJobTask):
+    """A pipeline job: reads the snapshot of D, writes ``import_ready/<job>/run_date=D``."""
+
+    def requires(self) -> dict[str, Any]:
+        return {"snapshot": ContactsSnapshot(date=self.date),
+                "raw": raw_requirements(self.date).get(self.job, [])}
+
+    def output_url(self) -> str:
+        return self.layout.import_ready(self.job, self.date)
+
+
+class ContactWashing(_PipelineTask):
+    """``import_ready/contact_washing/run_date=D`` (spec 3.1)."""
+
+    job = "contact_washing"
+
+
+class HardBounces(_PipelineTask):
+    """``import_ready/hard_bounces/run_date=D`` (spec 3.2)."""
+
+    job = "hard_bounces"
+
+
+class LeadScoring(_PipelineTask):
+    """``import_ready/lead_scoring/run_date=D`` (spec 3.3)."""
+
+    job = "lead_scoring"
+
+
+class CampaignResponses(_PipelineTask):
+    """``import_ready/campaign_responses/run_date=D`` and its quarantine (spec 3.4).
+
+    Not downstream of :class:`LeadScoring`: the job recomputes every contact's rating of the run itself
+    (``import_ready/lead_scoring`` holds only the changed ones).
+    """
+
+    job = "campaign_responses"
+
+
+SPARK_TASKS: tuple[type[SparkJobTask], ...] = (
+    ContactsSnapshot, ContactWashing, HardBounces, LeadScoring, CampaignResponses)

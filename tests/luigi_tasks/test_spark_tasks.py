@@ -1,0 +1,347 @@
+"""The Spark stage's Luigi tasks: the spark-submit command lines they build, their dependencies, and whole
+jobs submitted through them to a real standalone cluster reading and writing ``s3a://`` on SeaweedFS."""
+
+from __future__ import annotations
+
+import configparser
+import datetime as dt
+import sys
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import luigi
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from luigi.contrib.external_program import ExternalProgramRunError
+
+from contract.objects import CONTACTS
+from eloqua.export import arrow_schema
+from luigi_tasks import spark_tasks as st
+from luigi_tasks.lake import Lake
+
+D = dt.date(2026, 11, 27)
+REPO = Path(__file__).resolve().parents[2]
+ACCESS_KEY = "AKIA-spark-tasks-test"
+SECRET_KEY = "secret-spark-tasks-" + "x" * 12
+
+
+@pytest.fixture()
+def luigi_cfg() -> Iterator[Callable[[str, str, str], None]]:
+    """``set(section, option, value)`` in luigi's process-wide config for one test; restored afterwards."""
+    parser = luigi.configuration.get_config()
+    undo: list[tuple[str, str, str | None]] = []
+
+    def set_option(section: str, option: str, value: str) -> None:
+        if not parser.has_section(section):
+            parser.add_section(section)
+        old = (configparser.RawConfigParser.get(parser, section, option)
+               if configparser.RawConfigParser.has_option(parser, section, option) else None)
+        undo.append((section, option, old))
+        configparser.RawConfigParser.set(parser, section, option, value)
+
+    yield set_option
+    for section, option, old in reversed(undo):
+        if old is None:
+            configparser.RawConfigParser.remove_option(parser, section, option)
+        else:
+            configparser.RawConfigParser.set(parser, section, option, old)
+
+
+@pytest.fixture()
+def file_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lake:
+    url = "file://" + str(tmp_path / "lake")
+    monkeypatch.setenv("SCC_LAKE_URL", url)
+    return Lake(url)
+
+
+@pytest.fixture()
+def s3_env(monkeypatch: pytest.MonkeyPatch) -> str:
+    """An s3:// lake configured only through the environment, with credentials; no server is contacted."""
+    url = "s3://scc-bucket/nightly"
+    monkeypatch.setenv("SCC_LAKE_URL", url)
+    monkeypatch.setenv("SCC_S3_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    return url
+
+
+def _options(args: list[str], flag: str) -> list[str]:
+    return [args[i + 1] for i, a in enumerate(args[:-1]) if a == flag]
+
+
+def _conf(args: list[str]) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in _options(args, "--conf"))
+
+
+def _split(task: st.SparkJobTask) -> tuple[list[str], list[str]]:
+    """spark-submit's own arguments and the app's, split at the app path."""
+    args = [str(a) for a in task.program_args()]
+    at = args.index(task.app)
+    return args[:at], args[at + 1:]
+
+
+# --- command lines
+
+
+@pytest.mark.parametrize("cls", st.SPARK_TASKS, ids=lambda c: c.__name__)
+def test_command_line_submits_the_job_file_with_date_and_lake(cls, file_lake, luigi_cfg):
+    luigi_cfg("spark", "master", "spark://127.0.0.1:7077")
+    luigi_cfg("spark", "deploy_mode", "client")
+    task = cls(date=D)
+    submit, app = _split(task)
+
+    assert Path(submit[0]) == Path(sys.executable).parent / "spark-submit"
+    assert task.app == str(REPO / "jobs" / f"{task.job}.py")
+    assert Path(task.app).is_file()
+    assert app == ["--date", "2026-11-27", "--lake", file_lake.url]
+    assert _options(submit, "--master") == ["spark://127.0.0.1:7077"]
+    assert _options(submit, "--deploy-mode") == ["client"]
+    assert _options(submit, "--name") == [f"scc {task.job} 2026-11-27"]
+    assert _options(submit, "--properties-file") == [str(REPO / "conf" / "spark-defaults.conf")]
+    conf = _conf(submit)
+    assert conf["spark.pyspark.python"] == sys.executable
+    assert conf["spark.pyspark.driver.python"] == sys.executable
+    assert not any(k.startswith("spark.hadoop.fs.s3a.") for k in conf)  # a local lake needs no S3A
+    assert _options(submit, "--jars") == []
+
+
+def test_full_refresh_reaches_the_snapshot_job(file_lake):
+    _, app = _split(st.ContactsSnapshot(date=D, full_refresh=True))
+    assert app == ["--date", "2026-11-27", "--lake", file_lake.url, "--full-refresh"]
+
+
+@pytest.mark.parametrize("cls", st.SPARK_TASKS, ids=lambda c: c.__name__)
+def test_s3_command_line_carries_s3a_settings_but_no_credentials(cls, s3_env):
+    task = cls(date=D)
+    args = [str(a) for a in task.program_args()]
+    submit, app = _split(task)
+
+    conf = _conf(submit)
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:9"
+    assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    # executors get the keys from the Hadoop configuration Spark fills from the driver's AWS_* variables
+    assert conf[st.CREDENTIALS_PROVIDER_KEY].split(",")[0] == st.SIMPLE_PROVIDER
+    assert "spark.jars" not in conf  # merged into --jars so that [spark] jars cannot hide the S3A jars
+    (jars,) = _options(submit, "--jars")
+    assert any(Path(j).name.startswith("hadoop-aws-") for j in jars.split(","))
+    assert app[:4] == ["--date", "2026-11-27", "--lake", s3_env]
+    for secret in (ACCESS_KEY, SECRET_KEY):
+        assert not any(secret in a for a in args)
+        assert secret not in repr(task) and secret not in str(task)
+        assert secret not in repr(task.to_str_params())
+    env = task.program_environment()
+    assert env["AWS_ACCESS_KEY_ID"] == ACCESS_KEY
+    assert env["AWS_SECRET_ACCESS_KEY"] == SECRET_KEY
+    assert Path(env["SPARK_HOME"], "bin", "spark-class").is_file()
+
+
+def test_session_credentials_are_read_with_their_token(s3_env, monkeypatch):
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "token-" + SECRET_KEY)
+    task = st.HardBounces(date=D)
+    args = [str(a) for a in task.program_args()]
+    assert _conf(args)[st.CREDENTIALS_PROVIDER_KEY].split(",")[0] == st.TEMPORARY_PROVIDER
+    assert not any(SECRET_KEY in a for a in args)
+    assert task.program_environment()["AWS_SESSION_TOKEN"] == "token-" + SECRET_KEY
+
+
+def test_config_precedence_lake_then_spark_section_then_parameters(s3_env, luigi_cfg):
+    luigi_cfg("spark", "conf", "spark.sql.shuffle.partitions=7|spark.hadoop.fs.s3a.path.style.access=false")
+    luigi_cfg("spark", "executor_memory", "3g")
+    luigi_cfg("spark", "jars", "/opt/extra/one.jar")
+
+    by_config = st.LeadScoring(date=D)
+    submit, _ = _split(by_config)
+    assert _conf(submit)["spark.sql.shuffle.partitions"] == "7"
+    assert _conf(submit)["spark.hadoop.fs.s3a.path.style.access"] == "false"
+    assert _options(submit, "--executor-memory") == ["3g"]
+    jars = _options(submit, "--jars")[0].split(",")
+    assert jars[-1] == "/opt/extra/one.jar" and any("hadoop-aws-" in j for j in jars)
+
+    by_parameter = st.LeadScoring(date=D, shuffle_partitions=3, executor_memory="5g", driver_memory="1g")
+    submit, _ = _split(by_parameter)
+    assert _conf(submit)["spark.sql.shuffle.partitions"] == "3"
+    assert _options(submit, "--executor-memory") == ["5g"]
+    assert _options(submit, "--driver-memory") == ["1g"]
+
+
+def test_tuning_parameters_do_not_change_task_identity(file_lake):
+    plain = st.HardBounces(date=D)
+    tuned = st.HardBounces(date=D, shuffle_partitions=64, executor_memory="8g", total_executor_cores="4")
+    assert plain.task_id == tuned.task_id
+    assert set(tuned.to_str_params(only_significant=True)) == {"date"}
+    assert st.HardBounces(date=D + dt.timedelta(days=1)).task_id != plain.task_id
+
+
+def test_properties_file_and_spark_submit_come_from_config(file_lake, luigi_cfg, tmp_path):
+    props = tmp_path / "site.conf"
+    props.write_text("spark.sql.shuffle.partitions 5\n")
+    luigi_cfg("spark", "properties_file", str(props))
+    luigi_cfg("spark", "spark_submit", "/opt/spark/bin/spark-submit")
+    luigi_cfg("spark", "pyspark_python", "/opt/python/bin/python3")
+    submit, _ = _split(st.ContactWashing(date=D))
+    assert submit[0] == "/opt/spark/bin/spark-submit"
+    assert _options(submit, "--properties-file") == [str(props)]
+    assert _conf(submit)["spark.pyspark.python"] == "/opt/python/bin/python3"
+
+
+def test_ship_packages_adds_a_zip_of_the_project_packages(file_lake, luigi_cfg):
+    luigi_cfg("spark", "ship_packages", "true")
+    luigi_cfg("spark", "py_files", "/opt/extra/lib.zip")
+    submit, _ = _split(st.ContactWashing(date=D))
+    (py_files,) = _options(submit, "--py-files")
+    first, shipped = py_files.split(",")
+    assert first == "/opt/extra/lib.zip"
+    names = set(zipfile.ZipFile(shipped).namelist())
+    assert {"contract/lake.py", "spark/washing.py", "jobs/_common.py", "jobs/contact_washing.py"} <= names
+    assert not any(n.startswith("luigi_tasks/") for n in names)
+
+
+def test_a_failed_submit_names_the_job_and_masks_credentials(s3_env, luigi_cfg):
+    luigi_cfg("spark", "spark_submit", "false")  # /bin/false: a real program that fails
+    task = st.ContactWashing(date=D)
+    with pytest.raises(ExternalProgramRunError) as failure:
+        task.run()
+    text = str(failure.value)
+    assert "jobs/contact_washing.py" in text and "2026-11-27" in text
+    assert SECRET_KEY not in text and ACCESS_KEY not in text
+    assert "AWS_SECRET_ACCESS_KEY='***'" in text
+    assert SECRET_KEY not in repr(failure.value.env)
+
+
+# --- dependencies and outputs
+
+
+def test_pipelines_run_after_the_snapshot_of_the_same_day(file_lake):
+    snapshot = st.ContactsSnapshot(date=D)
+    for cls in (st.ContactWashing, st.HardBounces, st.LeadScoring, st.CampaignResponses):
+        assert cls(date=D).requires()["snapshot"] == snapshot
+    assert snapshot.requires()["raw"] == [st.ExternalRawInput(dataset="contacts", date=D)]
+    assert st.ContactWashing(date=D).requires()["raw"] == []
+
+
+def test_raw_inputs_cover_the_days_each_job_reads(file_lake):
+    bounces = st.HardBounces(date=D).requires()["raw"]
+    assert [t.dataset_url() for t in bounces] == [file_lake.layout.raw_activities("Bounceback", D)]
+
+    scoring = st.LeadScoring(date=D).requires()["raw"]
+    assert len(scoring) == 4 * 90
+    urls = {t.dataset_url() for t in scoring}
+    for activity_type in ("EmailOpen", "EmailClickthrough", "FormSubmit", "WebVisit"):
+        assert file_lake.layout.raw_activities(activity_type, D) in urls
+        assert file_lake.layout.raw_activities(activity_type, D - dt.timedelta(days=89)) in urls
+        assert file_lake.layout.raw_activities(activity_type, D - dt.timedelta(days=90)) not in urls
+        assert file_lake.layout.raw_activities(activity_type, D + dt.timedelta(days=1)) not in urls
+
+    responses = {t.dataset_url() for t in st.CampaignResponses(date=D).requires()["raw"]}
+    assert file_lake.layout.raw_custom_object("campaign_responses", D) in responses
+    assert file_lake.layout.raw_custom_object("sfdc_campaigns", D) in responses
+    assert urls <= responses  # it recomputes the run's lead ratings
+
+
+def test_outputs_are_flag_targets_at_the_layout_paths(file_lake):
+    expected = {
+        st.ContactsSnapshot: file_lake.layout.staged_contacts(D),
+        st.ContactWashing: file_lake.layout.import_ready("contact_washing", D),
+        st.HardBounces: file_lake.layout.import_ready("hard_bounces", D),
+        st.LeadScoring: file_lake.layout.import_ready("lead_scoring", D),
+        st.CampaignResponses: file_lake.layout.import_ready("campaign_responses", D),
+    }
+    for cls, url in expected.items():
+        task = cls(date=D)
+        assert task.output().url == url
+        folder = Path(url[len("file://"):])
+        folder.mkdir(parents=True)
+        (folder / "part-0.parquet").write_bytes(b"")
+        assert not task.complete()  # data without _SUCCESS is a dataset still being written
+        (folder / "_SUCCESS").write_bytes(b"")
+        assert task.complete()
+
+
+def test_raw_placeholder_is_complete_once_its_flag_exists(file_lake):
+    raw = st.ExternalRawInput(dataset="activities", date=D, activity_type="WebVisit")
+    assert not raw.complete()
+    folder = Path(file_lake.layout.raw_activities("WebVisit", D)[len("file://"):])
+    folder.mkdir(parents=True)
+    (folder / "_SUCCESS").write_bytes(b"")
+    assert raw.complete()
+
+
+# --- whole jobs on a real cluster over s3a
+
+_RAW_CONTACTS = [
+    # ContactId, EmailAddress, Title, Country, StateProv, JobLevel, UpdatedAt
+    ("101", "Ann@Example.com", "Intern", "Canada", "Ontario", None, "2026-11-01 08:00:00"),
+    ("101", "Ann@Example.com", "CEO", "USA", "california", None, "2026-11-27 10:00:00"),
+    ("102", "bob@example.org", None, "US", "CA", "Unknown", "2026-11-20 09:30:00"),
+    ("103", "  ", "Director of Sales", "DE", None, None, "2026-11-27 11:00:00"),
+    ("104", "dora@example.de", "Vice President Sales", "Deutschland", " Bavaria ", "VP",
+     "2026-11-26 00:00:00"),
+    # updated after D: not in D's snapshot
+    ("105", "eve@example.com", "CTO", "US", "NY", None, "2026-11-28 00:00:00"),
+    ("106", "fay@example.ca", "Software Engineer", "Narnia", "Ontario", None, "2026-11-27 23:59:59"),
+]
+
+
+def _raw_contacts_table() -> pa.Table:
+    rows = []
+    for contact_id, email, title, country, state, level, updated in _RAW_CONTACTS:
+        row = dict.fromkeys(CONTACTS.column_names)
+        stamp = dt.datetime.fromisoformat(updated).replace(tzinfo=dt.UTC)
+        row.update(ContactId=contact_id, EmailAddress=email, FirstName="F" + contact_id, Title=title,
+                   Country=country, StateProv=state, JobLevel=level, IsBounced=False, IsSubscribed=True,
+                   CreatedAt=dt.datetime(2025, 1, 1, tzinfo=dt.UTC), UpdatedAt=stamp)
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=arrow_schema(CONTACTS))
+
+
+def _write_dataset(lake: Lake, url: str, table: pa.Table) -> None:
+    fs, path = lake.fs_path(url)
+    pq.write_table(table, f"{path}/part-0000000000.parquet", filesystem=fs)
+    with fs.open_output_stream(f"{path}/_SUCCESS"):
+        pass
+
+
+def _read_rows(lake: Lake, url: str, columns: list[str]) -> list[tuple]:
+    fs, path = lake.fs_path(url)
+    table = pq.read_table(path, filesystem=fs, columns=columns)
+    return sorted(tuple(r[c] for c in columns) for r in table.to_pylist())
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_snapshot_and_washing_run_on_the_cluster_over_s3a(spark_cluster, seaweed, monkeypatch, luigi_cfg):
+    lake = seaweed.lake()
+    for name, value in seaweed.env({}).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SCC_LAKE_URL", lake.url)
+    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")  # the driver too listens on loopback only
+    luigi_cfg("spark", "master", spark_cluster.master_url)
+    luigi_cfg("spark", "deploy_mode", "client")
+    luigi_cfg("spark", "conf", "spark.executor.memory=512m|spark.sql.shuffle.partitions=2")
+    _write_dataset(lake, lake.layout.raw_contacts(D), _raw_contacts_table())
+
+    washing = st.ContactWashing(date=D, total_executor_cores="1")
+    result = luigi.build([washing], local_scheduler=True, detailed_summary=True)
+
+    assert result.status == luigi.LuigiStatusCode.SUCCESS, result.summary_text
+    assert st.ContactsSnapshot(date=D).complete() and washing.complete()
+    apps = {app["name"]: app["state"] for app in spark_cluster.status()["completedapps"]}
+    assert apps.get("scc contacts_snapshot 2026-11-27") == "FINISHED"
+    assert apps.get("scc contact_washing 2026-11-27") == "FINISHED"
+
+    assert _read_rows(lake, lake.layout.staged_contacts(D), ["ContactId", "Title", "Country"]) == [
+        ("101", "CEO", "USA"),
+        ("102", None, "US"),
+        ("103", "Director of Sales", "DE"),
+        ("104", "Vice President Sales", "Deutschland"),
+        ("106", "Software Engineer", "Narnia"),
+    ]
+    columns = ["EmailAddress", "Country", "StateProv", "JobLevel"]
+    assert _read_rows(lake, lake.layout.import_ready("contact_washing", D), columns) == [
+        ("Ann@Example.com", "US", "CA", "C-Level"),
+        ("dora@example.de", "DE", "Bavaria", "VP"),
+        ("fay@example.ca", "Narnia", "Ontario", "Individual Contributor"),
+    ]
