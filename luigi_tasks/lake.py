@@ -47,6 +47,9 @@ JARS_DIR = REPO_ROOT / "spark" / "jars" / "target" / "jars"
 # staging prefix is finished, not redone from a half-deleted source.
 PUBLISHED_MARKER = "_PUBLISHED"
 ENV_CREDENTIALS_PROVIDER = "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+SIMPLE_CREDENTIALS_PROVIDER = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+TEMPORARY_CREDENTIALS_PROVIDER = "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider"
+CREDENTIALS_PROVIDER_KEY = "spark.hadoop.fs.s3a.aws.credentials.provider"
 _MAX_COPY_OBJECT = 5 * 1024**3  # S3's limit for a single CopyObject; bigger objects go through multipart copy
 _COPY_THREADS = 8
 
@@ -556,8 +559,10 @@ class Lake:
     def spark_conf(self, jars_dir: str | os.PathLike[str] | None = None) -> dict[str, str]:
         """``--conf`` settings that let Spark read and write this lake; empty for a local lake.
 
-        Credentials are not among them: S3A reads ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` from the
-        environment of the driver and executors, so secrets never appear on a command line or in the Spark UI.
+        Credentials are not among them: they travel as ``AWS_*`` variables in spark-submit's environment, so
+        secrets never appear on a command line or in the Spark UI. Executors on a cluster do not inherit that
+        environment, but Spark copies the driver's ``AWS_*`` into the Hadoop configuration that ships with every
+        job; the Simple/Temporary provider reads them there, the environment provider wherever they are set.
         """
         if not self.is_s3:
             return {}
@@ -568,7 +573,10 @@ class Lake:
             "spark.hadoop.fs.s3a.endpoint.region": s.region,
             "spark.hadoop.fs.s3a.path.style.access": "true" if s.path_style else "false",
             "spark.hadoop.fs.s3a.connection.ssl.enabled": "true" if s.scheme == "https" else "false",
-            "spark.hadoop.fs.s3a.aws.credentials.provider": ENV_CREDENTIALS_PROVIDER,
+            CREDENTIALS_PROVIDER_KEY: ",".join([
+                TEMPORARY_CREDENTIALS_PROVIDER if s.session_token else SIMPLE_CREDENTIALS_PROVIDER,
+                ENV_CREDENTIALS_PROVIDER,
+            ]),
             # The magic committer writes task output to its final place as pending multipart uploads and
             # completes them at job commit: no copy-based renames on S3. It needs spark-hadoop-cloud (pom).
             "spark.hadoop.fs.s3a.committer.name": "magic",

@@ -42,7 +42,7 @@ from luigi.contrib.spark import SparkSubmitTask
 from contract.lake import LakeLayout
 from jobs._common import load_settings
 from luigi_tasks import config as scc_config
-from luigi_tasks.lake import ENV_CREDENTIALS_PROVIDER, Lake
+from luigi_tasks.lake import Lake
 from spark.columns import lookback_days
 from spark.hard_bounces import BOUNCEBACK
 from spark.lead_scoring import SCORED_ACTIVITY_TYPES
@@ -51,9 +51,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PROPERTIES_FILE = REPO_ROOT / "conf" / "spark-defaults.conf"
 SHIPPED_PACKAGES = ("contract", "spark", "jobs")
 
-CREDENTIALS_PROVIDER_KEY = "spark.hadoop.fs.s3a.aws.credentials.provider"
-SIMPLE_PROVIDER = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
-TEMPORARY_PROVIDER = "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider"
 
 _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|ACCESS_KEY|CREDENTIAL|SESSION", re.IGNORECASE)
 
@@ -234,20 +231,10 @@ class SparkJobTask(SparkSubmitTask):
     @property
     def conf(self) -> dict[str, str]:
         merged = {k: v for k, v in self._lake_conf().items() if k != "spark.jars"}
-        if self.lake.is_s3:
-            merged[CREDENTIALS_PROVIDER_KEY] = self._credentials_providers()
         merged.update(self._dict_config(_spark_config("conf")) or {})
         if self.shuffle_partitions is not None:
             merged["spark.sql.shuffle.partitions"] = str(self.shuffle_partitions)
         return merged
-
-    def _credentials_providers(self) -> str:
-        # Executors on a cluster do not inherit spark-submit's environment. Spark copies the driver's AWS_*
-        # variables into the Hadoop configuration (fs.s3a.access.key, ...), which travels with every job to
-        # the executors; these providers read it there, and the environment wherever it holds the keys.
-        s3 = self.lake.s3
-        first = [TEMPORARY_PROVIDER] if s3 is not None and s3.session_token else [SIMPLE_PROVIDER]
-        return ",".join([*first, ENV_CREDENTIALS_PROVIDER])
 
     @property
     def jars(self) -> list[str] | None:

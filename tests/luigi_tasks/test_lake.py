@@ -353,6 +353,7 @@ def test_a_bad_endpoint_is_refused_with_what_to_set() -> None:
 
 # ---------------------------------------------------------------- Spark settings
 ENV_PROVIDER = "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+SIMPLE_CREDENTIALS_PROVIDER = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
 S3A = "org.apache.hadoop.fs.s3a"
 CLOUD = "org.apache.spark.internal.io.cloud"
 
@@ -370,7 +371,7 @@ def test_spark_conf_of_an_s3_lake_names_endpoint_style_provider_committer_and_ja
         "spark.hadoop.fs.s3a.endpoint.region": "us-east-1",
         "spark.hadoop.fs.s3a.path.style.access": "true",
         "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
-        "spark.hadoop.fs.s3a.aws.credentials.provider": ENV_PROVIDER,
+        "spark.hadoop.fs.s3a.aws.credentials.provider": f"{SIMPLE_CREDENTIALS_PROVIDER},{ENV_PROVIDER}",
         "spark.hadoop.fs.s3a.committer.name": "magic",
         "spark.hadoop.fs.s3a.committer.magic.enabled": "true",
         "spark.hadoop.mapreduce.outputcommitter.factory.scheme.s3a": f"{S3A}.commit.S3ACommitterFactory",

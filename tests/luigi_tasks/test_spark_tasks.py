@@ -18,6 +18,7 @@ from luigi.contrib.external_program import ExternalProgramRunError
 
 from contract.objects import CONTACTS
 from eloqua.export import arrow_schema
+from luigi_tasks import lake as lake_mod
 from luigi_tasks import spark_tasks as st
 from luigi_tasks.lake import Lake
 
@@ -123,7 +124,7 @@ def test_s3_command_line_carries_s3a_settings_but_no_credentials(cls, s3_env):
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:9"
     assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
     # executors get the keys from the Hadoop configuration Spark fills from the driver's AWS_* variables
-    assert conf[st.CREDENTIALS_PROVIDER_KEY].split(",")[0] == st.SIMPLE_PROVIDER
+    assert conf[lake_mod.CREDENTIALS_PROVIDER_KEY].split(",")[0] == lake_mod.SIMPLE_CREDENTIALS_PROVIDER
     assert "spark.jars" not in conf  # merged into --jars so that [spark] jars cannot hide the S3A jars
     (jars,) = _options(submit, "--jars")
     assert any(Path(j).name.startswith("hadoop-aws-") for j in jars.split(","))
@@ -142,7 +143,7 @@ def test_session_credentials_are_read_with_their_token(s3_env, monkeypatch):
     monkeypatch.setenv("AWS_SESSION_TOKEN", "token-" + SECRET_KEY)
     task = st.HardBounces(date=D)
     args = [str(a) for a in task.program_args()]
-    assert _conf(args)[st.CREDENTIALS_PROVIDER_KEY].split(",")[0] == st.TEMPORARY_PROVIDER
+    assert _conf(args)[lake_mod.CREDENTIALS_PROVIDER_KEY].split(",")[0] == lake_mod.TEMPORARY_CREDENTIALS_PROVIDER
     assert not any(SECRET_KEY in a for a in args)
     assert task.program_environment()["AWS_SESSION_TOKEN"] == "token-" + SECRET_KEY
 
