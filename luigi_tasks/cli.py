@@ -129,8 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_environment(args.lake)
             from luigi_tasks.nightly import Nightly
 
+            if args.full_refresh:
+                import luigi.configuration
+
+                luigi.configuration.get_config().set("nightly", "full_refresh", "true")
             day = args.date or _yesterday()
-            return run_tasks([Nightly(date=day, full_refresh=args.full_refresh)],
+            return run_tasks([Nightly(date=day)],
                              workers=args.workers, local_scheduler=args.local_scheduler)
         if args.command == "demo":
             from luigi_tasks.demo import run_demo

@@ -66,6 +66,13 @@ class s3(luigi.Config):
     aws_session_token = luigi.Parameter(default="", significant=False, visibility=_PRIVATE)
 
 
+class nightly(luigi.Config):  # luigi names the config section after the class
+    """Run-wide switches of one nightly run (``[nightly]``, or ``--nightly-full-refresh`` on luigi's CLI)."""
+
+    full_refresh = luigi.BoolParameter(
+        default=False, description="re-export every contact and rebuild the snapshot without merging")
+
+
 def lake_url() -> str:
     """The configured lake URL: ``$SCC_LAKE_URL``, else ``[lake] url``, else ``file://<repo>/var/lake``."""
     return os.environ.get(ENV_LAKE_URL) or lake().url

@@ -40,10 +40,9 @@ from luigi.contrib.external_program import ExternalProgramRunError
 from luigi.contrib.spark import SparkSubmitTask
 
 from contract.lake import LakeLayout
-from jobs._common import load_settings
 from luigi_tasks import config as scc_config
+from luigi_tasks.extract import ExtractActivities, ExtractActivityLookback, ExtractContacts, ExtractCustomObject
 from luigi_tasks.lake import Lake
-from spark.columns import lookback_days
 from spark.hard_bounces import BOUNCEBACK
 from spark.lead_scoring import SCORED_ACTIVITY_TYPES
 
@@ -64,52 +63,19 @@ def configured_lake() -> Lake:
     return Lake.from_config()
 
 
-def scoring_lookback(date: dt.date) -> tuple[dt.date, ...]:
-    """The days of activities lead scoring reads for ``date`` (``lookback_days`` of the jobs' settings)."""
-    return lookback_days(date, load_settings(None).lead_scoring.lookback_days)
-
-
-class ExternalRawInput(luigi.ExternalTask):
-    """A raw-zone dataset some other process wrote; complete once its ``_SUCCESS`` flag exists.
-
-    ``dataset`` is ``contacts``, ``activities``, or a custom object's raw name; ``activity_type`` only for
-    activities. Stand-in for the extract tasks: see :func:`raw_requirements`.
-    """
-
-    dataset = luigi.Parameter()
-    date = luigi.DateParameter()
-    activity_type = luigi.OptionalParameter(default=None)
-
-    def dataset_url(self) -> str:
-        layout = configured_lake().layout
-        if self.dataset == "contacts":
-            return layout.raw_contacts(self.date)
-        if self.dataset == "activities":
-            if not self.activity_type:
-                raise ValueError("ExternalRawInput(dataset='activities') needs activity_type")
-            return layout.raw_activities(self.activity_type, self.date)
-        return layout.raw_custom_object(self.dataset, self.date)
-
-    def output(self) -> luigi.Target:
-        return configured_lake().flag_target(self.dataset_url())
-
-
 def raw_requirements(date: dt.date) -> dict[str, list[luigi.Task]]:
-    """The raw-zone tasks each Spark job needs for day ``date``, keyed by job name.
+    """The extract tasks each Spark job needs for day ``date``, keyed by job name.
 
-    The one place that names the raw inputs' producers: today external placeholders, to be replaced by the
-    extract tasks. Keys: ``contacts_snapshot``, ``hard_bounces``, ``lead_scoring``, ``campaign_responses``
-    (``contact_washing`` reads only the snapshot). ``campaign_responses`` recomputes the run's lead ratings,
-    so it reads the scoring lookback too.
+    ``contact_washing`` reads only the snapshot. ``campaign_responses`` recomputes the run's lead ratings, so it
+    reads the scoring lookback too. The lookback wrappers fetch only the days missing from the lake.
     """
-    scoring = [ExternalRawInput(dataset="activities", date=d, activity_type=t)
-               for t in SCORED_ACTIVITY_TYPES for d in scoring_lookback(date)]
+    scoring = [ExtractActivityLookback(date=date, activity_type=t) for t in SCORED_ACTIVITY_TYPES]
     return {
-        "contacts_snapshot": [ExternalRawInput(dataset="contacts", date=date)],
-        "hard_bounces": [ExternalRawInput(dataset="activities", date=date, activity_type=BOUNCEBACK)],
+        "contacts_snapshot": [ExtractContacts(date=date, full_refresh=scc_config.nightly().full_refresh)],
+        "hard_bounces": [ExtractActivities(activity_type=BOUNCEBACK, date=date)],
         "lead_scoring": scoring,
-        "campaign_responses": [ExternalRawInput(dataset="campaign_responses", date=date),
-                               ExternalRawInput(dataset="sfdc_campaigns", date=date), *scoring],
+        "campaign_responses": [ExtractCustomObject(object_name="campaign_responses", date=date),
+                               ExtractCustomObject(object_name="sfdc_campaigns", date=date), *scoring],
     }
 
 
@@ -287,11 +253,8 @@ class ContactsSnapshot(SparkJobTask):
 
     job = "contacts_snapshot"
 
-    full_refresh = luigi.BoolParameter(
-        default=False, significant=False, description="ignore earlier snapshots: D's export is a full one")
-
     def job_options(self) -> list[str]:
-        return ["--full-refresh"] if self.full_refresh else []
+        return ["--full-refresh"] if scc_config.nightly().full_refresh else []
 
     def requires(self) -> dict[str, Any]:
         return {"raw": raw_requirements(self.date)[self.job]}

@@ -20,6 +20,7 @@ from contract.objects import CONTACTS
 from eloqua.export import arrow_schema
 from luigi_tasks import lake as lake_mod
 from luigi_tasks import spark_tasks as st
+from luigi_tasks.extract import ExtractActivities, ExtractActivityLookback, ExtractContacts, ExtractCustomObject
 from luigi_tasks.lake import Lake
 
 D = dt.date(2026, 11, 27)
@@ -109,9 +110,16 @@ def test_command_line_submits_the_job_file_with_date_and_lake(cls, file_lake, lu
     assert _options(submit, "--jars") == []
 
 
-def test_full_refresh_reaches_the_snapshot_job(file_lake):
-    _, app = _split(st.ContactsSnapshot(date=D, full_refresh=True))
+def test_full_refresh_reaches_the_snapshot_job_and_its_export(file_lake):
+    config = luigi.configuration.get_config()
+    config.set("nightly", "full_refresh", "true")
+    try:
+        _, app = _split(st.ContactsSnapshot(date=D))
+        raw = st.ContactsSnapshot(date=D).requires()["raw"]
+    finally:
+        config.remove_option("nightly", "full_refresh")
     assert app == ["--date", "2026-11-27", "--lake", file_lake.url, "--full-refresh"]
+    assert raw == [ExtractContacts(date=D, full_refresh=True)]
 
 
 @pytest.mark.parametrize("cls", st.SPARK_TASKS, ids=lambda c: c.__name__)
@@ -219,27 +227,19 @@ def test_pipelines_run_after_the_snapshot_of_the_same_day(file_lake):
     snapshot = st.ContactsSnapshot(date=D)
     for cls in (st.ContactWashing, st.HardBounces, st.LeadScoring, st.CampaignResponses):
         assert cls(date=D).requires()["snapshot"] == snapshot
-    assert snapshot.requires()["raw"] == [st.ExternalRawInput(dataset="contacts", date=D)]
+    assert snapshot.requires()["raw"] == [ExtractContacts(date=D, full_refresh=False)]
     assert st.ContactWashing(date=D).requires()["raw"] == []
 
 
-def test_raw_inputs_cover_the_days_each_job_reads(file_lake):
-    bounces = st.HardBounces(date=D).requires()["raw"]
-    assert [t.dataset_url() for t in bounces] == [file_lake.layout.raw_activities("Bounceback", D)]
-
-    scoring = st.LeadScoring(date=D).requires()["raw"]
-    assert len(scoring) == 4 * 90
-    urls = {t.dataset_url() for t in scoring}
-    for activity_type in ("EmailOpen", "EmailClickthrough", "FormSubmit", "WebVisit"):
-        assert file_lake.layout.raw_activities(activity_type, D) in urls
-        assert file_lake.layout.raw_activities(activity_type, D - dt.timedelta(days=89)) in urls
-        assert file_lake.layout.raw_activities(activity_type, D - dt.timedelta(days=90)) not in urls
-        assert file_lake.layout.raw_activities(activity_type, D + dt.timedelta(days=1)) not in urls
-
-    responses = {t.dataset_url() for t in st.CampaignResponses(date=D).requires()["raw"]}
-    assert file_lake.layout.raw_custom_object("campaign_responses", D) in responses
-    assert file_lake.layout.raw_custom_object("sfdc_campaigns", D) in responses
-    assert urls <= responses  # it recomputes the run's lead ratings
+def test_raw_inputs_are_the_extract_tasks_of_the_days_each_job_reads(file_lake):
+    assert st.HardBounces(date=D).requires()["raw"] == [ExtractActivities(activity_type="Bounceback", date=D)]
+    scoring = [ExtractActivityLookback(date=D, activity_type=t)
+               for t in ("EmailOpen", "EmailClickthrough", "FormSubmit", "WebVisit")]
+    assert sorted(st.LeadScoring(date=D).requires()["raw"], key=str) == sorted(scoring, key=str)
+    responses = st.CampaignResponses(date=D).requires()["raw"]
+    assert ExtractCustomObject(object_name="campaign_responses", date=D) in responses
+    assert ExtractCustomObject(object_name="sfdc_campaigns", date=D) in responses
+    assert set(scoring) <= set(responses)  # it recomputes the run's lead ratings
 
 
 def test_outputs_are_flag_targets_at_the_layout_paths(file_lake):
@@ -259,15 +259,6 @@ def test_outputs_are_flag_targets_at_the_layout_paths(file_lake):
         assert not task.complete()  # data without _SUCCESS is a dataset still being written
         (folder / "_SUCCESS").write_bytes(b"")
         assert task.complete()
-
-
-def test_raw_placeholder_is_complete_once_its_flag_exists(file_lake):
-    raw = st.ExternalRawInput(dataset="activities", date=D, activity_type="WebVisit")
-    assert not raw.complete()
-    folder = Path(file_lake.layout.raw_activities("WebVisit", D)[len("file://"):])
-    folder.mkdir(parents=True)
-    (folder / "_SUCCESS").write_bytes(b"")
-    assert raw.complete()
 
 
 # --- whole jobs on a real cluster over s3a
