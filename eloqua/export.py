@@ -1,0 +1,702 @@
+"""Bulk exports into Parquet: create the definition and sync, then stream the sync's pages into part files.
+
+    started = start_export(client, CONTACTS, filter=window_filter("{{Contact.UpdatedAt}}", start, end))
+    client.wait_for_sync(started.sync_uri, accept_warning=False)   # or: export(client, CONTACTS, ...)
+    result = export_to_parquet(client, started.sync_uri, arrow_schema(CONTACTS), fs, "/lake/_tmp/contacts")
+
+Each page of ``/syncs/{id}/data`` is parsed by Arrow's JSON reader (C++, outside the GIL, no per-row Python
+objects), typed with the contract schema and written as its own ``part-<offset:010d>.parquet``: atomically
+(temp name, then move; on object stores the single PUT is atomic). Part files that already exist are kept and
+their pages are not fetched again, so a killed export resumes without losing or duplicating a row. Several
+pages are in flight at once, never more than ``concurrency``: memory depends on the page size, not the export
+size.
+
+Types: '' -> null; ``int`` from digits (``12.0`` accepted); ``boolean`` from true/false/1/0; ``timestamp``
+from Eloqua's ``YYYY-MM-DD HH:MM:SS[.fffffff]`` (UTC, ``areSystemTimestampsInUTC``) to ``timestamp[us,
+tz=UTC]``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from contract.objects import EloquaObject, LogicalType
+from eloqua.client import MAX_DATA_LIMIT, EloquaClient, uri_id
+from eloqua.errors import ConversionError, EloquaError, ExportIncomplete, MalformedResponse, one_line
+from eloqua.progress import NullProgress, Progress, progress_for
+
+log = logging.getLogger(__name__)
+
+PART_PREFIX = "part-"
+PART_RE = re.compile(r"^part-(\d{10})\.parquet$")
+TMP_PREFIX = ".tmp-part-"
+UTC_US = pa.timestamp("us", tz="UTC")
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "int": pa.int64(),
+    "timestamp": UTC_US,
+    "boolean": pa.bool_(),
+}
+
+
+def arrow_type(logical: LogicalType) -> pa.DataType:
+    """The raw-zone Arrow type of a contract logical type."""
+    return _ARROW_TYPES[logical]
+
+
+def arrow_schema(obj: EloquaObject) -> pa.Schema:
+    """The raw Parquet schema of ``obj``: its contract columns in order, all nullable."""
+    return pa.schema([pa.field(c.name, arrow_type(c.type), nullable=True) for c in obj.columns])
+
+
+def part_name(offset: int) -> str:
+    return f"{PART_PREFIX}{offset:010d}.parquet"
+
+
+def offset_of(path: str) -> int:
+    """The first row (sync offset) held by a part file, from its name."""
+    match = PART_RE.match(path.rsplit("/", 1)[-1])
+    if match is None:
+        raise ValueError(f"{path} is not a part file")
+    return int(match.group(1))
+
+
+# --------------------------------------------------------------------------------------- page decoding
+
+
+_ITEMS_KEY = re.compile(rb'"items"\s*:\s*\[')
+_ITEM_BOUNDARY = re.compile(rb'"\},\{"')
+# '"},{"' preceded by a backslash may sit inside a string value ('\"},{\"'): such pages take the slow path
+_AMBIGUOUS_BOUNDARY = re.compile(rb'\\"\},\{"')
+_WHITESPACE = b" \t\r\n"
+
+
+class PageDecoder:
+    """Turns one ``/syncs/{id}/data`` JSON body into a :class:`Page`: a table typed by ``schema``.
+
+    Items are read as strings keyed by the schema's column names (extra keys ignored, missing keys null). A
+    truncated or non-JSON body raises MalformedResponse (the client retries it).
+
+    Fast path: Eloqua's items are flat objects of strings, so in a compact body the ``count - 1`` matches of
+    ``"},{"`` separate the items. Turning those commas into newlines (in place, in the page's own buffer)
+    makes ``items`` JSON lines, which Arrow parses in small blocks about twice as fast as one page-sized
+    object. A wrong split always leaves a line ending inside a string, which Arrow rejects; such bodies, and
+    any other shape, are parsed as one JSON object instead, then with ``json``.
+    """
+
+    def __init__(self, schema: pa.Schema, memory_pool: pa.MemoryPool | None = None) -> None:
+        self.schema = schema
+        self.memory_pool = memory_pool
+        item = pa.struct([pa.field(f.name, pa.string()) for f in schema])
+        self._page_options = pajson.ParseOptions(
+            explicit_schema=pa.schema([("totalResults", pa.int64()), ("count", pa.int64()),
+                                       ("items", pa.list_(item))]),
+            unexpected_field_behavior="ignore")
+        self._line_options = pajson.ParseOptions(
+            explicit_schema=pa.schema([pa.field(f.name, pa.string()) for f in schema]),
+            unexpected_field_behavior="ignore")
+
+    def decode(self, body: bytes | bytearray | pa.Buffer, offset: int = 0) -> Page:
+        page = self._decode_lines(body, offset)
+        if page is not None:
+            return page
+        return self._decode_object(body, offset)
+
+    def _decode_lines(self, body: bytes | bytearray | pa.Buffer, offset: int) -> Page | None:
+        if isinstance(body, bytes):
+            return None  # immutable: the fast path rewrites the buffer
+        view = memoryview(body).cast("B")
+        if view.readonly:
+            return None
+        head = bytes(view[:4096])
+        key = _ITEMS_KEY.search(head)
+        end = len(view)
+        while end and view[end - 1] in _WHITESPACE:
+            end -= 1
+        if key is None or end < 2 or bytes(view[end - 2:end]) != b"]}":
+            return None  # no items (an empty page) or items not last: the general path handles it
+        try:
+            meta = json.loads(head[:key.start()].rstrip().rstrip(b",") + b"}")
+        except ValueError:
+            return None
+        if not isinstance(meta, dict):
+            return None
+        start, end = key.end(), end - 2
+        items = view[start:end]
+        if _AMBIGUOUS_BOUNDARY.search(items):
+            return None
+        commas = [m.start() + 2 for m in _ITEM_BOUNDARY.finditer(items)]
+        if not commas or (meta.get("count") is not None and len(commas) + 1 != meta["count"]):
+            return None  # a value holding '"},{"' or a non-string value: splitting would be wrong
+        for position in commas:
+            items[position] = 0x0A  # ',' -> '\n'
+        buffer = body if isinstance(body, pa.Buffer) else pa.py_buffer(body)
+        try:
+            table = pajson.read_json(
+                pa.BufferReader(buffer.slice(start, end - start)),
+                read_options=pajson.ReadOptions(block_size=1 << 20, use_threads=False),
+                parse_options=self._line_options, memory_pool=self.memory_pool)
+        except pa.ArrowInvalid:
+            for position in commas:  # give the general path its body back
+                items[position] = 0x2C
+            return None
+        if table.num_rows != len(commas) + 1:
+            return None
+        typed = self._typed([table.column(f.name) for f in self.schema], offset)
+        count = meta.get("count")
+        return Page(offset=offset, total=meta.get("totalResults"),
+                    count=typed.num_rows if count is None else int(count), table=typed)
+
+    def _decode_object(self, body: bytes | bytearray | pa.Buffer, offset: int) -> Page:
+        try:
+            # one block holding the whole page: the page is one JSON object, not JSON lines
+            table = pajson.read_json(
+                pa.BufferReader(body if isinstance(body, pa.Buffer) else pa.py_buffer(body)),
+                read_options=pajson.ReadOptions(block_size=max(len(body) + 1, 1 << 16), use_threads=False),
+                parse_options=self._page_options, memory_pool=self.memory_pool)
+        except pa.ArrowInvalid:
+            return self._decode_python(body, offset)
+        if table.num_rows != 1:
+            raise MalformedResponse(f"sync data page at offset {offset} is not one JSON object")
+        total = table.column("totalResults")[0].as_py()
+        count = table.column("count")[0].as_py()
+        items = table.column("items").combine_chunks(memory_pool=self.memory_pool)
+        if items.null_count:
+            strings = [pa.nulls(0, pa.string())] * len(self.schema)
+        else:
+            strings = items.flatten().flatten(memory_pool=self.memory_pool)
+        del table, items
+        typed = self._typed(strings, offset)
+        return Page(offset=offset, total=total, count=typed.num_rows if count is None else count, table=typed)
+
+    def _decode_python(self, body: bytes | bytearray | pa.Buffer, offset: int) -> Page:
+        # Arrow refused the body: either it is not JSON (truncated: retry) or values are not strings.
+        try:
+            page = json.loads(body.to_pybytes() if isinstance(body, pa.Buffer) else body)
+        except ValueError:
+            raise MalformedResponse(
+                f"sync data page at offset {offset} is not complete JSON ({len(body)} bytes)") from None
+        if not isinstance(page, dict):
+            raise MalformedResponse(
+                f"sync data page at offset {offset} is {type(page).__name__}, not an object")
+        items = page.get("items") or []
+        strings = []
+        for f in self.schema:
+            values = [row.get(f.name) for row in items]
+            strings.append(pa.array([None if v is None else _as_text(v) for v in values], pa.string()))
+        typed = self._typed(strings, offset)
+        count = page.get("count")
+        return Page(offset=offset, total=page.get("totalResults"),
+                    count=typed.num_rows if count is None else int(count), table=typed)
+
+    def _typed(self, columns: list[pa.Array | pa.ChunkedArray], offset: int) -> pa.Table:
+        typed = [pa.chunked_array(self._convert(column, f, offset), type=f.type)
+                 for column, f in zip(columns, self.schema, strict=True)]
+        return pa.Table.from_arrays(typed, schema=self.schema)
+
+    def _convert(self, column: pa.Array | pa.ChunkedArray, target: pa.Field, offset: int) -> list[pa.Array]:
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        converted = []
+        for chunk in chunks:
+            converted.append(convert_column(chunk, target, offset, self.memory_pool))
+            offset += len(chunk)
+        return converted
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass
+class Page:
+    """One decoded page: its sync offset, the sync's ``totalResults``, the page's ``count`` and typed rows."""
+
+    offset: int
+    total: int | None
+    count: int
+    table: pa.Table
+
+
+_EMPTY = pa.scalar("", pa.string())
+_NULL_STRING = pa.scalar(None, pa.string())
+_FALSE = pa.scalar(False)
+
+
+def convert_column(strings: pa.Array, target: pa.Field, offset: int = 0,
+                   memory_pool: pa.MemoryPool | None = None) -> pa.Array:
+    """One column of Eloqua strings -> ``target.type``; '' is null. ConversionError names the first bad
+    value."""
+    converted = _try_convert(strings, target.type, memory_pool)
+    if converted is not None:
+        return converted
+    raise _conversion_error(strings, target, offset)
+
+
+def _blank_to_null(strings: pa.Array, pool: pa.MemoryPool | None) -> pa.Array:
+    """``strings`` with '' as null, sharing the string data (only a new validity bitmap is built)."""
+    valid = pc.coalesce(pc.not_equal(strings, _EMPTY, memory_pool=pool), _FALSE, memory_pool=pool)
+    if strings.offset == 0 and valid.offset == 0 and pa.types.is_string(strings.type):
+        return pa.Array.from_buffers(strings.type, len(strings),
+                                     [valid.buffers()[1], strings.buffers()[1], strings.buffers()[2]])
+    return pc.if_else(valid, strings, _NULL_STRING, memory_pool=pool)
+
+
+def _try_convert(strings: pa.Array, kind: pa.DataType, pool: pa.MemoryPool | None = None) -> pa.Array | None:
+    """``strings`` as ``kind`` ('' -> null), or None when some value does not convert."""
+    if len(strings) == 0:
+        return pa.array([], kind)
+    if not pa.types.is_string(strings.type):  # a lenient server sent JSON numbers or booleans
+        strings = pc.cast(strings, pa.string(), memory_pool=pool)
+    values = _blank_to_null(strings, pool)
+    if pa.types.is_string(kind):
+        return values
+
+    def cast(array: pa.Array, to: pa.DataType) -> pa.Array:
+        return pc.cast(array, to, memory_pool=pool)
+
+    def trimmed() -> pa.Array:
+        return pc.utf8_trim_whitespace(values, memory_pool=pool)
+
+    if pa.types.is_integer(kind):
+        attempts = [lambda: cast(values, kind),
+                    lambda: cast(trimmed(), kind),
+                    # numeric fields sometimes export as "12.0"; a fraction still fails the safe cast
+                    lambda: cast(cast(trimmed(), pa.float64()), kind)]
+    elif pa.types.is_boolean(kind):
+        attempts = [lambda: cast(values, kind),
+                    lambda: cast(pc.utf8_lower(trimmed(), memory_pool=pool), kind)]
+    elif pa.types.is_timestamp(kind):
+        naive, aware = pa.timestamp(kind.unit), pa.timestamp(kind.unit, tz="UTC")
+
+        def short() -> pa.Array:  # Eloqua may write 7 fractional digits; Arrow parses at most 6
+            return pc.replace_substring_regex(trimmed(), r"(\.\d{6})\d+", r"\1", memory_pool=pool)
+
+        attempts = [lambda: cast(cast(values, naive), kind),  # 'YYYY-MM-DD HH:MM:SS[.fff]', already UTC
+                    lambda: cast(cast(short(), naive), kind),
+                    lambda: cast(cast(short(), aware), kind)]  # values carrying Z or an offset
+    else:
+        raise TypeError(f"unsupported raw column type {kind}")
+    for attempt in attempts:
+        try:
+            return attempt()
+        except pa.ArrowInvalid:
+            continue
+    return None
+
+
+_EXPECTED = {"int": "an integer", "bool": "true/false/1/0", "timestamp": "a timestamp 'YYYY-MM-DD HH:MM:SS'"}
+
+
+def _conversion_error(strings: pa.Array, target: pa.Field, offset: int) -> ConversionError:
+    bad_index, bad_value = -1, None
+    for i, value in enumerate(strings.to_pylist()):
+        if value is not None and _try_convert(pa.array([value], pa.string()), target.type) is None:
+            bad_index, bad_value = i, value
+            break
+    kind = target.type
+    expected = next((text for key, text in _EXPECTED.items() if str(kind).startswith(key)), str(kind))
+    where = f" (row {offset + bad_index} of the sync)" if bad_index >= 0 else ""
+    return ConversionError(f"column {target.name!r} has value {one_line(bad_value, 60)!r}{where}, expected "
+                           f"{expected}: check the export definition's statement for {target.name}")
+
+
+# ------------------------------------------------------------------------------------------ part files
+
+
+@dataclass(frozen=True)
+class ExistingPart:
+    offset: int
+    rows: int
+    path: str
+
+
+def _is_object_store(filesystem: pafs.FileSystem) -> bool:
+    fs = filesystem
+    while isinstance(fs, pafs.SubTreeFileSystem):
+        fs = fs.base_fs
+    name = fs.type_name.lower()
+    return any(store in name for store in ("s3", "gcs", "abfs", "azure"))
+
+
+def scan_parts(filesystem: pafs.FileSystem, staging_dir: str) -> list[ExistingPart]:
+    """Readable ``part-*.parquet`` files in ``staging_dir`` (row counts from their footers), sorted by offset.
+
+    Leftover temp files and unreadable parts (a crash on a non-atomic store) are deleted so they are
+    refetched.
+    """
+    infos = filesystem.get_file_info(pafs.FileSelector(staging_dir, allow_not_found=True))
+    parts = []
+    for info in infos:
+        if info.type != pafs.FileType.File:
+            continue
+        if info.base_name.startswith(TMP_PREFIX):
+            filesystem.delete_file(info.path)
+            continue
+        match = PART_RE.match(info.base_name)
+        if not match:
+            continue
+        try:
+            with filesystem.open_input_file(info.path) as handle:
+                rows = pq.ParquetFile(handle).metadata.num_rows
+        except (OSError, pa.ArrowInvalid):
+            log.warning("deleting unreadable part file %s; its page will be fetched again", info.path)
+            filesystem.delete_file(info.path)
+            continue
+        parts.append(ExistingPart(offset=int(match.group(1)), rows=rows, path=info.path))
+    return sorted(parts, key=lambda p: p.offset)
+
+
+def write_part(filesystem: pafs.FileSystem, staging_dir: str, offset: int, table: pa.Table | pa.RecordBatch,
+               compression: str = "snappy") -> str:
+    """Write ``table`` as ``staging_dir/part-<offset>.parquet``, visible only once complete; returns its
+    path."""
+    final = f"{staging_dir.rstrip('/')}/{part_name(offset)}"
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    if _is_object_store(filesystem):
+        pq.write_table(table, final, filesystem=filesystem, compression=compression)
+        return final
+    temp = f"{staging_dir.rstrip('/')}/{TMP_PREFIX}{offset:010d}-{uuid.uuid4().hex}.parquet"
+    try:
+        pq.write_table(table, temp, filesystem=filesystem, compression=compression)
+        filesystem.move(temp, final)
+    except BaseException:
+        try:
+            filesystem.delete_file(temp)
+        except OSError:
+            pass
+        raise
+    return final
+
+
+def _missing_ranges(parts: list[ExistingPart], total: int, staging_dir: str) -> list[tuple[int, int]]:
+    """The ``(start, end)`` row ranges not covered by ``parts``; parts must tile inside ``[0, total)``."""
+    gaps = []
+    position = 0
+    for part in parts:
+        end = part.offset + part.rows
+        if part.offset < position or end > total or (part.rows == 0 and total > 0):
+            raise ExportIncomplete(
+                f"part file {part.path} ({part.rows} rows at offset {part.offset}) does not fit the sync's "
+                f"{total} rows (left from another sync?): empty {staging_dir} and rerun")
+        if part.offset > position:
+            gaps.append((position, part.offset))
+        position = end
+    if position < total:
+        gaps.append((position, total))
+    return gaps
+
+
+# ------------------------------------------------------------------------------------------ the export
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export_to_parquet` did. ``parts`` lists every part file of the export (kept and new)."""
+
+    sync_uri: str
+    total_rows: int
+    parts: list[str]
+    pages_fetched: int
+    pages_skipped: int
+    rows_fetched: int
+    seconds: float
+    schema: pa.Schema = field(repr=False, default_factory=lambda: pa.schema([]))
+
+
+def decode_pool() -> pa.MemoryPool | None:
+    """Arrow's jemalloc pool set to return freed memory at once, or None (the default pool) without jemalloc.
+
+    Parsing a page briefly needs a few times its size; the default mimalloc pool keeps such peaks per thread,
+    which made a 3-page-wide export hold several hundred MiB it no longer used.
+    """
+    try:
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(0)
+    except NotImplementedError:  # a pyarrow build without jemalloc
+        return None
+    return pool
+
+
+PageCallback = Callable[[int, int, str], None]
+"""Called as ``(offset, rows, part_path)`` after each new part file is in place (from worker threads)."""
+
+
+def export_to_parquet(
+    client: EloquaClient,
+    sync_uri: str,
+    schema: pa.Schema,
+    filesystem: pafs.FileSystem,
+    staging_dir: str,
+    *,
+    page_size: int = MAX_DATA_LIMIT,
+    concurrency: int = 3,
+    progress: Progress | None = None,
+    completed_pages: PageCallback | None = None,
+    compression: str = "snappy",
+    decoders: int | None = None,
+) -> ExportResult:
+    """Stream every row of the finished export sync ``sync_uri`` into ``staging_dir/part-<offset>.parquet``
+    files.
+
+    ``staging_dir`` is a path on ``filesystem`` (created if needed) reserved for this sync. Pages whose part
+    file exists are not fetched again; the result covers exactly ``totalResults`` rows, else ExportIncomplete.
+    An export of zero rows writes one empty part so readers still see the schema. ``progress`` defaults to a
+    bar on a terminal / log lines otherwise. Publishing the folder (rename, ``_SUCCESS``) is the caller's job.
+    Raises Expired when the sync's data is gone (start a new sync), ConversionError for values off-contract.
+
+    ``concurrency`` bounds the pages in flight (downloading, waiting or parsed); ``decoders`` bounds the pages
+    parsed at once (default: one per two CPUs, at least one), which is what bounds memory.
+    """
+    if not 1 <= page_size <= MAX_DATA_LIMIT:
+        raise ValueError(f"page_size {page_size} is outside Eloqua's range 1..{MAX_DATA_LIMIT}")
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    started = time.monotonic()
+    staging_dir = staging_dir.rstrip("/")
+    filesystem.create_dir(staging_dir, recursive=True)
+    memory_pool = decode_pool()
+    decoder = PageDecoder(schema, memory_pool)
+    decode_slots = threading.Semaphore(decoders or max(1, min(concurrency, (os.cpu_count() or 2) // 2)))
+    progress = progress if progress is not None else progress_for(f"export {sync_uri}")
+
+    probe = client.get_sync_data(sync_uri, limit=1, offset=0)
+    total = probe.get("totalResults")
+    if total is None:
+        raise MalformedResponse(f"GET {sync_uri}/data answered without totalResults")
+    total = int(total)
+
+    parts = scan_parts(filesystem, staging_dir)
+    gaps = _missing_ranges(parts, total, staging_dir)
+    jobs = [(offset, min(page_size, end - offset))
+            for begin, end in gaps for offset in range(begin, end, page_size)]
+    kept_rows = sum(p.rows for p in parts)
+    paths = {p.offset: p.path for p in parts}
+    log.info("export %s: %d rows, %d part files kept (%d rows), %d pages to fetch",
+             sync_uri, total, len(parts), kept_rows, len(jobs))
+    progress.start(total, kept_rows)
+    fetched_rows = 0
+
+    def allocate(size: int) -> pa.Buffer | bytearray:
+        # page bodies live in the same prompt-returning pool as their parse: ~20 MB each, they would
+        # otherwise stay behind in per-thread malloc arenas
+        return pa.allocate_buffer(size, memory_pool=memory_pool) if memory_pool else bytearray(size)
+
+    def decode(body: bytes | bytearray | pa.Buffer, offset: int) -> Page:
+        with decode_slots:
+            try:
+                return decoder.decode(body, offset)
+            finally:
+                # Arrow's JSON reader also allocates from the default pool, whose per-thread caches
+                # would otherwise keep each page's parse peak
+                pa.default_memory_pool().release_unused()
+
+    def fetch(offset: int, limit: int) -> Page:
+        page = client.get_sync_data_raw(sync_uri, limit=limit, offset=offset,
+                                        parse=lambda body: decode(body, offset), allocate=allocate)
+        rows = page.table.num_rows
+        if rows != limit or page.count != rows:
+            raise ExportIncomplete(
+                f"sync {sync_uri} returned {rows} rows (count {page.count}) at offset {offset},"
+                f" expected {limit}: the sync's data changed or expired; start a new sync")
+        return page
+
+    try:
+        # Worker threads download and parse; this thread writes every part file (one Parquet writer's
+        # buffers, not one per thread), reports progress and calls back, in completion order.
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="eloqua-export") as workers:
+            pending: set[Future[Page]] = set()
+            queue = iter(jobs)
+            error: BaseException | None = None
+            while True:
+                while error is None and len(pending) < concurrency:
+                    job = next(queue, None)
+                    if job is None:
+                        break
+                    pending.add(workers.submit(fetch, *job))
+                if not pending:
+                    break
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    if error is not None:
+                        continue
+                    try:
+                        page = future.result()
+                        path = write_part(filesystem, staging_dir, page.offset, page.table, compression)
+                        rows = page.table.num_rows
+                        del page
+                        pa.default_memory_pool().release_unused()
+                        progress.update(rows)
+                        if completed_pages is not None:
+                            completed_pages(offset_of(path), rows, path)
+                    except BaseException as exc:  # first failure wins; running pages finish, none start
+                        error = exc
+                        continue
+                    fetched_rows += rows
+                    paths[offset_of(path)] = path
+            if error is not None:
+                raise error
+        if total == 0 and not paths:
+            paths[0] = write_part(filesystem, staging_dir, 0, schema.empty_table(), compression)
+    finally:
+        progress.close()
+
+    final_parts = scan_parts(filesystem, staging_dir)
+    written = sum(p.rows for p in final_parts)
+    if written != total or _missing_ranges(final_parts, total, staging_dir):
+        raise ExportIncomplete(f"export of {sync_uri} holds {written} rows in {staging_dir}, but the sync has"
+                               f" {total}: rerun the export (kept pages are reused)")
+    return ExportResult(sync_uri=sync_uri, total_rows=total, parts=[p.path for p in final_parts],
+                        pages_fetched=len(jobs), pages_skipped=len(parts), rows_fetched=fetched_rows,
+                        seconds=time.monotonic() - started, schema=schema)
+
+
+# ----------------------------------------------------------------------------------------- definitions
+
+
+def window_filter(statement: str, start: dt.datetime | dt.date | str,
+                  end: dt.datetime | dt.date | str) -> str:
+    """EEL for ``start <= statement < end`` with Eloqua's ``'YYYY-MM-DD HH:MM:SS'`` literals (UTC)."""
+    return f"'{statement}' >= '{_eel_time(start)}' AND '{statement}' < '{_eel_time(end)}'"
+
+
+def _eel_time(value: dt.datetime | dt.date | str) -> str:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{value.isoformat()} 00:00:00"
+
+
+def export_entity(client: EloquaClient, obj: EloquaObject) -> str:
+    """The export entity path: ``contacts``, ``activities`` or ``customObjects/{id}`` (CDO found by name)."""
+    if obj.custom_object_name:
+        return f"customObjects/{uri_id(client.find_custom_object(obj.custom_object_name)['uri'])}"
+    if obj.name in ("contacts", "accounts", "activities"):
+        return obj.name
+    raise ValueError(f"{obj.name} is neither contacts, accounts, activities nor a custom object")
+
+
+def definition_fields(client: EloquaClient, obj: EloquaObject, entity: str | None = None) -> dict[str, str]:
+    """The definition's ``fields`` map: column name -> EML statement; CDO statements resolved through
+    Eloqua."""
+    fields: dict[str, str] = {}
+    cdo_columns = [c for c in obj.columns if c.statement is None]
+    if cdo_columns:
+        entity = entity or export_entity(client, obj)
+        resolved = client.resolve_statements(uri_id(entity), [c.cdo_field or c.name for c in cdo_columns])
+    for column in obj.columns:
+        fields[column.name] = column.statement or resolved[column.cdo_field or column.name]
+    return fields
+
+
+@dataclass(frozen=True)
+class StartedExport:
+    """A created definition and its running sync; record both to resume after a crash."""
+
+    definition_uri: str
+    sync_uri: str
+    entity: str
+    fields: Mapping[str, str]
+
+
+def start_export(
+    client: EloquaClient,
+    obj: EloquaObject,
+    *,
+    filter: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    name: str | None = None,
+    data_retention: str = "P1D",
+    auto_delete: str = "P3D",
+    max_records: int | None = None,
+) -> StartedExport:
+    """Create an export definition for ``obj`` (UTC system timestamps, explicit retention) and start its sync.
+
+    ``fields`` defaults to every contract column of ``obj``. Eloqua's 400 (e.g. an unknown field) raises
+    ValidationError whose one-line message lists the failures.
+    """
+    entity = export_entity(client, obj)
+    fields = dict(fields) if fields is not None else definition_fields(client, obj, entity)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    definition: dict[str, Any] = {
+        "name": (name or f"SCC {obj.name} {stamp}")[:100],
+        "fields": fields,
+        "areSystemTimestampsInUTC": True,
+        "dataRetentionDuration": data_retention,
+        "autoDeleteDuration": auto_delete,
+    }
+    if filter:
+        definition["filter"] = filter
+    if max_records is not None:
+        definition["maxRecords"] = max_records
+    created = client.create_export(entity, definition)
+    sync = client.create_sync(created["uri"], new_definition=True)
+    log.info("export %s: definition %s, sync %s", obj.name, created["uri"], sync["uri"])
+    return StartedExport(definition_uri=created["uri"], sync_uri=sync["uri"], entity=entity, fields=fields)
+
+
+def export(
+    client: EloquaClient,
+    obj: EloquaObject,
+    *,
+    filter: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    name: str | None = None,
+    data_retention: str = "P1D",
+    auto_delete: str = "P3D",
+    timeout: float = 6 * 3600.0,
+    on_started: Callable[[StartedExport], None] | None = None,
+) -> str:
+    """Create the definition and sync, wait for ``success`` and return the sync uri (for export_to_parquet).
+
+    ``on_started`` receives the definition and sync uris as soon as they exist (record them to resume).
+    A sync ending in ``warning`` or ``error`` raises SyncFailed; no end within ``timeout`` raises SyncTimeout.
+    """
+    started = start_export(client, obj, filter=filter, fields=fields, name=name,
+                           data_retention=data_retention, auto_delete=auto_delete)
+    if on_started is not None:
+        on_started(started)
+    client.wait_for_sync(started.sync_uri, timeout=timeout, accept_warning=False)
+    return started.sync_uri
+
+
+__all__ = [
+    "EloquaError",
+    "ExportResult",
+    "NullProgress",
+    "StartedExport",
+    "arrow_schema",
+    "arrow_type",
+    "convert_column",
+    "definition_fields",
+    "export",
+    "export_entity",
+    "export_to_parquet",
+    "scan_parts",
+    "start_export",
+    "window_filter",
+    "write_part",
+]

@@ -1,0 +1,99 @@
+"""Eloqua connection settings from the environment.
+
+Basic auth (``Site\\User``): ``ELOQUA_SITE``, ``ELOQUA_USER``, ``ELOQUA_PASSWORD``. OAuth2 (refresh-token
+grant, tokens rotate): ``ELOQUA_CLIENT_ID``, ``ELOQUA_CLIENT_SECRET``, ``ELOQUA_REFRESH_TOKEN``
+(``ELOQUA_SITE``/``ELOQUA_USER`` are then optional and only name the account in messages).
+``ELOQUA_LOGIN_URL`` (default ``https://login.eloqua.com``) is where ``/id`` discovery and the token endpoint
+live.
+
+Secrets are excluded from ``repr`` and never appear in error messages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from eloqua.errors import ConfigurationError
+
+DEFAULT_LOGIN_URL = "https://login.eloqua.com"
+
+
+@dataclass(frozen=True)
+class EloquaSettings:
+    """Where and as whom to connect. Build it with :meth:`from_env`, :meth:`basic` or :meth:`oauth`."""
+
+    login_url: str = DEFAULT_LOGIN_URL
+    site: str | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+
+    @property
+    def auth_method(self) -> Literal["basic", "oauth"]:
+        return "oauth" if self.client_id else "basic"
+
+    @property
+    def account(self) -> str:
+        """Who we are, for messages: ``site 'X', user 'Y'`` or ``OAuth client 'id'``; never a secret."""
+        if self.auth_method == "oauth":
+            who = f"OAuth client {self.client_id!r}"
+            return who + (f" (site {self.site!r})" if self.site else "")
+        return f"site {self.site!r}, user {self.user!r}"
+
+    @classmethod
+    def basic(cls, site: str, user: str, password: str, login_url: str = DEFAULT_LOGIN_URL) -> EloquaSettings:
+        return cls(login_url=login_url.rstrip("/"), site=site, user=user, password=password).validated()
+
+    @classmethod
+    def oauth(cls, client_id: str, client_secret: str, refresh_token: str,
+              login_url: str = DEFAULT_LOGIN_URL, site: str | None = None) -> EloquaSettings:
+        return cls(login_url=login_url.rstrip("/"), client_id=client_id, client_secret=client_secret,
+                   refresh_token=refresh_token, site=site).validated()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> EloquaSettings:
+        """Settings from ``ELOQUA_*`` variables; OAuth when ``ELOQUA_CLIENT_ID`` is set, else Basic."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        settings = cls(
+            login_url=(get("ELOQUA_LOGIN_URL") or DEFAULT_LOGIN_URL).rstrip("/"),
+            site=get("ELOQUA_SITE"),
+            user=get("ELOQUA_USER"),
+            password=env.get("ELOQUA_PASSWORD") or None,
+            client_id=get("ELOQUA_CLIENT_ID"),
+            client_secret=env.get("ELOQUA_CLIENT_SECRET") or None,
+            refresh_token=get("ELOQUA_REFRESH_TOKEN"),
+        )
+        return settings.validated()
+
+    def with_refresh_token(self, refresh_token: str) -> EloquaSettings:
+        return replace(self, refresh_token=refresh_token)
+
+    def validated(self) -> EloquaSettings:
+        """``self`` if complete for its auth method; otherwise a one-line ConfigurationError naming what is
+        missing."""
+        if not self.login_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"ELOQUA_LOGIN_URL {self.login_url!r} is not an http(s) URL:"
+                f" set it to e.g. {DEFAULT_LOGIN_URL}")
+        if self.auth_method == "oauth":
+            required = {"ELOQUA_CLIENT_SECRET": self.client_secret,
+                        "ELOQUA_REFRESH_TOKEN": self.refresh_token}
+            method = "OAuth2 (ELOQUA_CLIENT_ID is set)"
+        else:
+            required = {"ELOQUA_SITE": self.site, "ELOQUA_USER": self.user, "ELOQUA_PASSWORD": self.password}
+            method = "Basic auth"
+        missing = [name for name, value in required.items() if not value]
+        if missing:
+            raise ConfigurationError(
+                f"Eloqua {method} needs {', '.join(missing)}: set them in the environment")
+        return self

@@ -1,0 +1,435 @@
+"""Exports into Parquet against the sandbox: exact rows and types, faults, resume after SIGKILL, S3."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+import pytest
+
+from contract.objects import ACTIVITIES, CAMPAIGN_RESPONSES, CONTACTS, SFDC_CAMPAIGNS, EloquaObject
+from eloqua.client import EloquaClient, RetryPolicy
+from eloqua.errors import ConversionError, Expired, MalformedResponse, ValidationError
+from eloqua.export import (
+    PageDecoder,
+    arrow_schema,
+    convert_column,
+    export,
+    export_to_parquet,
+    start_export,
+    window_filter,
+)
+from eloqua.progress import LogProgress, NullProgress
+from eloqua.settings import EloquaSettings
+
+REPO = Path(__file__).resolve().parents[2]
+FAST = RetryPolicy(max_attempts=8, base_delay=0.05, max_delay=0.3, max_elapsed=60.0)
+PAGE = 64  # the session sandbox has 400 contacts: 7 pages, the last one partial
+LOCAL = pafs.LocalFileSystem()
+
+
+def client_for(sandbox) -> EloquaClient:
+    settings = EloquaSettings.basic(sandbox.site, sandbox.user, sandbox.password, login_url=sandbox.url)
+    return EloquaClient(settings, retry=FAST)
+
+
+def typed(text: str, logical: str):
+    """The contract's reading of an exported string, written independently of eloqua.export."""
+    if text == "":
+        return None
+    if logical == "int":
+        return int(text)
+    if logical == "boolean":
+        return {"true": True, "false": False, "1": True, "0": False}[text]
+    if logical == "timestamp":
+        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+    return text
+
+
+def expected_rows(dump: list[dict], obj: EloquaObject, fields: dict[str, str]) -> list[dict]:
+    return [{c.name: typed(row[fields[c.name]], c.type) for c in obj.columns} for row in dump]
+
+
+def by_key(rows: list[dict], key: str) -> list[dict]:
+    return sorted(rows, key=lambda r: r[key])
+
+
+def read_rows(path: Path) -> list[dict]:
+    return pq.read_table(path).to_pylist()
+
+
+def one_line(text: str) -> bool:
+    return "\n" not in text and 0 < len(text) < 600
+
+
+def data_requests(sandbox) -> int:
+    return sum(sandbox.state()["requests"].get("GET /syncs/{id}/data", {}).values())
+
+
+@pytest.fixture
+def clean_faults(sandbox):
+    sandbox.clear_faults()
+    yield sandbox
+    sandbox.clear_faults()
+
+
+@pytest.fixture(scope="module")
+def contacts_sync(sandbox) -> str:
+    """One finished export sync of every contact, shared by the read-only tests of this module."""
+    with client_for(sandbox) as client:
+        return export(client, CONTACTS, name="test_export contacts")
+
+
+@pytest.fixture(scope="module")
+def contacts_expected(sandbox) -> list[dict]:
+    fields = {c.name: c.statement for c in CONTACTS.columns}
+    return by_key(expected_rows(sandbox.dump("contacts"), CONTACTS, fields), "ContactId")
+
+
+# ------------------------------------------------------------------------------------------ exact data
+
+
+@pytest.mark.integration
+def test_contacts_parquet_equals_the_sandbox_rows(sandbox, contacts_sync, contacts_expected, tmp_path):
+    with client_for(sandbox) as client:
+        result = export_to_parquet(client, contacts_sync, arrow_schema(CONTACTS), LOCAL,
+                                   str(tmp_path / "stage"), page_size=PAGE, concurrency=3,
+                                   progress=NullProgress())
+    total = len(contacts_expected)
+    assert total >= 6 * PAGE + 1  # several pages, the last one partial
+    assert result.total_rows == total and result.pages_skipped == 0
+    assert result.pages_fetched == len(range(0, total, PAGE))
+    assert sorted(os.listdir(tmp_path / "stage")) == [f"part-{o:010d}.parquet" for o in range(0, total, PAGE)]
+    assert by_key(read_rows(tmp_path / "stage"), "ContactId") == contacts_expected
+
+
+@pytest.mark.integration
+def test_raw_columns_have_the_contract_types(sandbox, contacts_sync, tmp_path):
+    with client_for(sandbox) as client:
+        export_to_parquet(client, contacts_sync, arrow_schema(CONTACTS), LOCAL, str(tmp_path),
+                          progress=NullProgress())
+    schema = pq.read_schema(tmp_path / "part-0000000000.parquet")
+    assert schema.names == list(CONTACTS.column_names)
+    types = {f.name: f.type for f in schema}
+    assert types["ContactId"] == pa.string()
+    assert types["ProfileScore"] == pa.int64() and types["EngagementScore"] == pa.int64()
+    assert types["IsBounced"] == pa.bool_() and types["IsSubscribed"] == pa.bool_()
+    assert types["CreatedAt"] == pa.timestamp("us", tz="UTC") == types["HardBouncedAt"]
+    assert schema.remove_metadata() == arrow_schema(CONTACTS)
+
+
+@pytest.mark.integration
+def test_custom_object_export_equals_the_sandbox_rows(sandbox, tmp_path):
+    with client_for(sandbox) as client:
+        started = start_export(client, CAMPAIGN_RESPONSES)
+        client.wait_for_sync(started.sync_uri, initial_delay=0.05, max_delay=0.2)
+        result = export_to_parquet(client, started.sync_uri, arrow_schema(CAMPAIGN_RESPONSES), LOCAL,
+                                   str(tmp_path), page_size=50, progress=NullProgress())
+    dump = sandbox.dump(started.entity)
+    expected = expected_rows(dump, CAMPAIGN_RESPONSES, dict(started.fields))
+    assert result.total_rows == len(dump) > 0
+    assert by_key(read_rows(tmp_path), "ResponseId") == by_key(expected, "ResponseId")
+
+
+@pytest.mark.integration
+def test_boolean_custom_object_fields_are_typed(sandbox, tmp_path):
+    with client_for(sandbox) as client:
+        started = start_export(client, SFDC_CAMPAIGNS)
+        client.wait_for_sync(started.sync_uri, initial_delay=0.05, max_delay=0.2)
+        export_to_parquet(client, started.sync_uri, arrow_schema(SFDC_CAMPAIGNS), LOCAL, str(tmp_path),
+                          progress=NullProgress())
+    expected = expected_rows(sandbox.dump(started.entity), SFDC_CAMPAIGNS, dict(started.fields))
+    assert by_key(read_rows(tmp_path), "CampaignId") == by_key(expected, "CampaignId")
+    assert {r["IsActive"] for r in expected} == {True, False}
+
+
+@pytest.mark.integration
+def test_one_day_of_one_activity_type_equals_the_sandbox_rows(sandbox, tmp_path):
+    day = sandbox.as_of - dt.timedelta(days=1)
+    window = window_filter("{{Activity.CreatedAt}}", day, day + dt.timedelta(days=1))
+    with client_for(sandbox) as client:
+        sync_uri = export(client, ACTIVITIES, filter=f"'{{{{Activity.Type}}}}' = 'EmailOpen' AND {window}")
+        result = export_to_parquet(client, sync_uri, arrow_schema(ACTIVITIES), LOCAL, str(tmp_path),
+                                   page_size=100, progress=NullProgress())
+    fields = {c.name: c.statement for c in ACTIVITIES.columns}
+    expected = expected_rows(sandbox.dump(f"activities?type=EmailOpen&day={day}"), ACTIVITIES, fields)
+    assert result.total_rows == len(expected) > 0
+    assert by_key(read_rows(tmp_path), "ActivityId") == by_key(expected, "ActivityId")
+
+
+@pytest.mark.integration
+def test_an_empty_export_still_writes_the_schema(sandbox, tmp_path):
+    with client_for(sandbox) as client:
+        nobody = "'{{Contact.Field(C_EmailAddress)}}' = 'nobody@nowhere.invalid'"
+        sync_uri = export(client, CONTACTS, filter=nobody)
+        result = export_to_parquet(client, sync_uri, arrow_schema(CONTACTS), LOCAL, str(tmp_path),
+                                   progress=NullProgress())
+    table = pq.read_table(tmp_path)
+    assert result.total_rows == 0 and table.num_rows == 0
+    assert table.schema.remove_metadata() == arrow_schema(CONTACTS)
+
+
+# ---------------------------------------------------------------------------------------------- faults
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("fault", [
+    {"kind": "status", "status": 429, "count": 6},  # a throttling burst
+    {"kind": "status", "status": 503, "count": 3},
+    {"kind": "status", "status": 500, "count": 3},
+    {"kind": "drop", "count": 3},  # half a body, then the connection is cut
+    {"kind": "status", "status": 503, "count": None, "probability": 0.3},  # flaky all along
+], ids=["429-burst", "503", "500", "drop", "flaky-503"])
+def test_every_fault_is_survived_with_exact_rows(clean_faults, contacts_sync, contacts_expected, fault,
+                                                 tmp_path):
+    sandbox = clean_faults
+    sandbox.set_faults({"seed": 3, "faults": [{**fault, "route": "GET /syncs/*/data"}]})
+    with client_for(sandbox) as client:
+        result = export_to_parquet(client, contacts_sync, arrow_schema(CONTACTS), LOCAL, str(tmp_path),
+                                   page_size=PAGE, concurrency=3, progress=NullProgress())
+    fired = sandbox.state()["faults"]["faults"][0]["fired"]
+    assert fired == fault["count"] if fault["count"] else fired > 0
+    assert result.total_rows == len(contacts_expected)
+    assert by_key(read_rows(tmp_path), "ContactId") == contacts_expected
+
+
+@pytest.mark.integration
+def test_slow_and_faulty_sync_creation_is_survived(clean_faults, contacts_expected, tmp_path):
+    sandbox = clean_faults
+    sandbox.set_faults({"faults": [
+        {"kind": "slow_pending", "match": "/contacts/exports/*", "seconds": 1},
+        {"kind": "status", "route": "POST /contacts/exports", "status": 503, "count": 1},
+        {"kind": "drop", "route": "POST /syncs", "count": 1},
+        {"kind": "status", "route": "GET /syncs/*", "status": 429, "count": 2}]})
+    with client_for(sandbox) as client:
+        sync_uri = export(client, CONTACTS)
+        export_to_parquet(client, sync_uri, arrow_schema(CONTACTS), LOCAL, str(tmp_path),
+                          progress=NullProgress())
+    assert [f["fired"] for f in sandbox.state()["faults"]["faults"]] == [1, 1, 1, 2]
+    assert by_key(read_rows(tmp_path), "ContactId") == contacts_expected
+
+
+@pytest.mark.integration
+def test_expired_sync_data_raises_expired_and_keeps_written_pages(clean_faults, contacts_sync, tmp_path):
+    sandbox = clean_faults
+    with client_for(sandbox) as client:
+        sync_uri = export(client, CONTACTS)  # its own sync: expiring it must not spoil the shared one
+        sandbox.set_faults({"faults": [{"kind": "expire_data", "match": sync_uri, "after_pages": 3}]})
+        with pytest.raises(Expired) as error:
+            export_to_parquet(client, sync_uri, arrow_schema(CONTACTS), LOCAL, str(tmp_path), page_size=PAGE,
+                              concurrency=1, progress=NullProgress())
+    assert one_line(str(error.value)) and "new sync" in str(error.value)
+    # the probe and two pages were served before the data expired
+    assert sorted(os.listdir(tmp_path)) == ["part-0000000000.parquet", "part-0000000064.parquet"]
+
+
+@pytest.mark.integration
+def test_unknown_field_is_a_one_line_validation_error(sandbox):
+    fields = {"Email": "{{Contact.Field(C_EmailAddress)}}", "Shoe": "{{Contact.Field(C_Shoe_Size)}}"}
+    with client_for(sandbox) as client, pytest.raises(ValidationError) as error:
+        export(client, CONTACTS, fields=fields)
+    assert one_line(str(error.value)) and "C_Shoe_Size" in str(error.value)
+
+
+# ---------------------------------------------------------------------------------------------- resume
+
+
+KILLED_EXPORT = textwrap.dedent("""
+    import os, signal, sys
+    from contract.objects import CONTACTS
+    from eloqua.client import EloquaClient
+    from eloqua.export import arrow_schema, export_to_parquet
+    from eloqua.progress import NullProgress
+    from eloqua.settings import EloquaSettings
+    import pyarrow.fs as pafs
+
+    login, sync_uri, staging, pages = sys.argv[1:5]
+    written = []
+
+    def killed_after(offset, rows, path):
+        written.append(offset)
+        if len(written) == int(pages):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    client = EloquaClient(EloquaSettings.basic("SCCSandbox", "scc.api", "scc-sandbox", login_url=login))
+    export_to_parquet(client, sync_uri, arrow_schema(CONTACTS), pafs.LocalFileSystem(), staging, page_size=64,
+                      concurrency=1, progress=NullProgress(), completed_pages=killed_after)
+""")
+
+
+@pytest.mark.integration
+def test_an_export_killed_mid_way_resumes_fetching_only_missing_pages(sandbox, contacts_sync,
+                                                                       contacts_expected, tmp_path):
+    stage = tmp_path / "stage"
+    run = subprocess.run([sys.executable, "-c", KILLED_EXPORT, sandbox.url, contacts_sync, str(stage), "3"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == -signal.SIGKILL, run.stderr
+    kept = sorted(os.listdir(stage))
+    assert kept == ["part-0000000000.parquet", "part-0000000064.parquet", "part-0000000128.parquet"]
+    (stage / ".tmp-part-0000000192-deadbeef.parquet").write_bytes(b"PAR1 half a file")  # as a crash leaves it
+    before = data_requests(sandbox)
+    with client_for(sandbox) as client:
+        result = export_to_parquet(client, contacts_sync, arrow_schema(CONTACTS), LOCAL, str(stage),
+                                   page_size=PAGE, progress=NullProgress())
+    total = len(contacts_expected)
+    missing = len(range(3 * PAGE, total, PAGE))
+    assert data_requests(sandbox) - before == 1 + missing  # the totalResults probe, then the missing pages
+    assert (result.pages_skipped, result.pages_fetched, result.rows_fetched) == (3, missing, total - 3 * PAGE)
+    assert sorted(os.listdir(stage)) == [f"part-{o:010d}.parquet" for o in range(0, total, PAGE)]
+    assert by_key(read_rows(stage), "ContactId") == contacts_expected
+
+
+@pytest.mark.integration
+def test_a_resumed_export_with_another_page_size_fills_only_the_gaps(sandbox, contacts_sync,
+                                                                     contacts_expected, tmp_path):
+    with client_for(sandbox) as client:
+        export_to_parquet(client, contacts_sync, arrow_schema(CONTACTS), LOCAL, str(tmp_path), page_size=100,
+                          progress=NullProgress())
+        os.remove(tmp_path / "part-0000000100.parquet")
+        os.remove(tmp_path / "part-0000000300.parquet")
+        result = export_to_parquet(client, contacts_sync, arrow_schema(CONTACTS), LOCAL, str(tmp_path),
+                                   page_size=64, progress=NullProgress())
+    assert result.pages_fetched == 4  # 100-163, 164-199, 300-363, 364-399 (of 400)
+    assert by_key(read_rows(tmp_path), "ContactId") == contacts_expected
+
+
+# -------------------------------------------------------------------------------------------------- S3
+
+
+@pytest.mark.integration
+def test_export_to_s3_writes_parts_and_resumes(sandbox, seaweed, contacts_sync, contacts_expected):
+    endpoint = urlsplit(seaweed.endpoint_url)
+    s3 = pafs.S3FileSystem(access_key=seaweed.access_key, secret_key=seaweed.secret_key,
+                           endpoint_override=endpoint.netloc, scheme=endpoint.scheme, region="us-east-1",
+                           allow_bucket_creation=False)
+    stage = f"{seaweed.bucket}/test-export/{os.getpid()}-{id(s3)}/stage"
+    with client_for(sandbox) as client:
+        first = export_to_parquet(client, contacts_sync, arrow_schema(CONTACTS), s3, stage, page_size=PAGE,
+                                  progress=NullProgress())
+        s3.delete_file(f"{stage}/part-0000000192.parquet")
+        again = export_to_parquet(client, contacts_sync, arrow_schema(CONTACTS), s3, stage, page_size=PAGE,
+                                  progress=NullProgress())
+    pages = len(range(0, len(contacts_expected), PAGE))
+    assert (first.pages_fetched, again.pages_fetched, again.pages_skipped) == (pages, 1, pages - 1)
+    rows = pq.read_table(stage, filesystem=s3).to_pylist()
+    assert by_key(rows, "ContactId") == contacts_expected
+
+
+# -------------------------------------------------------------------------------------------- progress
+
+
+@pytest.mark.integration
+def test_progress_logs_rows_rate_and_eta(sandbox, contacts_sync, contacts_expected, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="test.progress")
+    progress = LogProgress("contacts", interval=0.0, logger=logging.getLogger("test.progress"))
+    with client_for(sandbox) as client:
+        export_to_parquet(client, contacts_sync, arrow_schema(CONTACTS), LOCAL, str(tmp_path), page_size=PAGE,
+                          concurrency=1, progress=progress)
+    lines = [r.getMessage() for r in caplog.records if r.name == "test.progress"]
+    total = len(contacts_expected)
+    assert lines[0] == f"contacts: exporting {total} rows"
+    assert lines[1].startswith(f"contacts: 64/{total} rows ({6400 / total:.0f}%)")
+    assert "rows/s" in lines[1] and "ETA" in lines[1]
+    assert lines[-1].startswith(f"contacts: {total}/{total} rows (100%)") and lines[-1].endswith("(done)")
+    assert len(lines) == 1 + len(range(0, total, PAGE)) + 1
+
+
+# ------------------------------------------------------------------------------------------ conversion
+
+
+def strings(*values):
+    return pa.array(values, pa.string())
+
+
+@pytest.mark.parametrize(("logical", "values", "expected"), [
+    ("string", ("a", "", None, " b "), ["a", None, None, " b "]),  # '' is null, text is kept verbatim
+    ("int", ("12", "", " 7 ", "-3", "4.0"), [12, None, 7, -3, 4]),  # number fields may print 4.0
+    ("boolean", ("true", "false", "1", "0", "", "True"), [True, False, True, False, None, True]),
+    ("timestamp", ("2026-11-26 14:03:07", "2026-11-26 14:03:07.120", "2026-11-26 14:03:07.1234567", ""),
+     [dt.datetime(2026, 11, 26, 14, 3, 7, tzinfo=dt.UTC),
+      dt.datetime(2026, 11, 26, 14, 3, 7, 120000, tzinfo=dt.UTC),
+      dt.datetime(2026, 11, 26, 14, 3, 7, 123456, tzinfo=dt.UTC), None]),  # 7 digits: Eloqua's .NET format
+    ("timestamp", ("2026-11-26T14:03:07Z", "2026-11-26 15:03:07+01:00"),
+     [dt.datetime(2026, 11, 26, 14, 3, 7, tzinfo=dt.UTC)] * 2),  # explicit offsets are honoured
+])
+def test_exported_strings_convert_to_the_contract_types(logical, values, expected):
+    column = next(c for o in (CONTACTS,) for c in o.columns if c.type == logical)
+    field = arrow_schema(CONTACTS).field(column.name)
+    assert convert_column(strings(*values), field).to_pylist() == expected
+
+
+@pytest.mark.parametrize(("column", "bad"), [("ProfileScore", "12.5"), ("ProfileScore", "high"),
+                                             ("IsBounced", "maybe"), ("UpdatedAt", "yesterday")])
+def test_an_off_contract_value_is_a_one_line_error_naming_column_and_value(column, bad):
+    field = arrow_schema(CONTACTS).field(column)
+    with pytest.raises(ConversionError) as error:
+        good = "1" if column != "UpdatedAt" else "2026-01-01 00:00:00"
+        convert_column(strings(good, bad), field, offset=500)
+    text = str(error.value)
+    assert one_line(text) and column in text and repr(bad) in text and "row 501" in text
+
+
+# --------------------------------------------------------------------------------------- page decoding
+
+ODD_VALUES = ['"},{"', 'a\\', '\\"},{\\"', "},{", "line\nbreak", "caf\u00e9 \u2603", '"quoted"', ""]
+
+
+def page_body(items: list[dict], **dump_options) -> bytearray:
+    page = {"totalResults": 900, "limit": 50, "offset": 0, "count": len(items), "hasMore": True}
+    if items:
+        page["items"] = items
+    return bytearray(json.dumps(page, **dump_options).encode())
+
+
+def expected_strings(items: list[dict]) -> list[dict]:
+    return [{c.name: (row.get(c.name) or None) for c in ACTIVITIES.columns} for row in items]
+
+
+@pytest.mark.parametrize("dump_options", [{"separators": (",", ":")}, {}, {"indent": 2}],
+                         ids=["compact", "spaced", "pretty"])
+@pytest.mark.parametrize("odd", ODD_VALUES)
+def test_pages_decode_exactly_whatever_the_values_hold(odd, dump_options):
+    # ACTIVITIES is all strings but ActivityDate: the odd value goes into every string column of one row
+    items = [{c.name: f"{c.name}-{i}" for c in ACTIVITIES.columns if c.type == "string"} for i in range(5)]
+    items[2] = {name: odd for name in items[2]}
+    page = PageDecoder(arrow_schema(ACTIVITIES)).decode(page_body(items, **dump_options), offset=100)
+    assert (page.total, page.count, page.offset) == (900, 5, 100)
+    assert page.table.to_pylist() == expected_strings(items)
+
+
+def test_a_page_without_items_decodes_to_no_rows():
+    page = PageDecoder(arrow_schema(CONTACTS)).decode(page_body([]))
+    assert page.count == 0 and page.table.num_rows == 0 and page.table.schema == arrow_schema(CONTACTS)
+
+
+def test_pages_from_a_lenient_server_with_numbers_and_nulls_still_decode():
+    items = [{"ContactId": 7, "ProfileScore": 12, "IsBounced": True, "City": None},
+             {"ContactId": "8", "ProfileScore": "", "IsBounced": "false", "City": "Brno"}]
+    rows = PageDecoder(arrow_schema(CONTACTS)).decode(page_body(items)).table.to_pylist()
+    assert [(r["ContactId"], r["ProfileScore"], r["IsBounced"], r["City"]) for r in rows] == [
+        ("7", 12, True, None), ("8", None, False, "Brno")]
+
+
+@pytest.mark.parametrize("cut", [1, 100, -1, -2])
+def test_a_truncated_page_is_a_malformed_response(cut):
+    body = page_body([{"ContactId": str(i), "City": "x" * 40} for i in range(20)], separators=(",", ":"))
+    with pytest.raises(MalformedResponse):
+        PageDecoder(arrow_schema(CONTACTS)).decode(body[:cut])
+
+
+def test_compact_pages_take_the_fast_json_lines_path():
+    body = page_body([{"ContactId": str(i), "City": "Brno"} for i in range(3)], separators=(",", ":"))
+    rows = PageDecoder(arrow_schema(CONTACTS)).decode(body).table.to_pylist()
+    assert [r["ContactId"] for r in rows] == ["0", "1", "2"]
+    assert body.count(b'"}\n{"') == 2  # the item separators were rewritten in place
