@@ -1,0 +1,369 @@
+"""Wiring shared by the spark-submit entry points: arguments, session, inputs, reference data and writes.
+
+Every job takes ``--date YYYY-MM-DD --lake URL [--reference-dir DIR] [--settings FILE] [--verbose]``. Paths
+come only from :class:`contract.lake.LakeLayout` (Spark gets them through :func:`contract.lake.for_spark`);
+S3A settings arrive as ``--conf`` from the caller and credentials as ``AWS_*`` variables, never from here.
+
+Exit codes: 0 done; 2 bad arguments or a missing/invalid input (one line on stderr saying what to do); 1 any
+other failure (one line; the traceback too with ``--verbose``). Each job prints one summary line on stdout and
+writes its counts to ``_metrics.json`` inside the dataset it wrote (readers skip ``_``-prefixed files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import re
+import sys
+import tomllib
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+from contract.lake import SUCCESS_FLAG, LakeLayout, LakeUrlError, day, for_spark
+from spark.lead_scoring import LeadScoringSettings
+from spark.schemas import COUNTRIES_REFERENCE, RAW_ACTIVITIES, RAW_CONTACTS, STATES_REFERENCE
+from spark.staging import SchemaMismatchError, stage_activities, stage_contacts
+from spark.washing import JobLevelRule, check_job_level_rules
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_REFERENCE_DIR = REPO_ROOT / "conf" / "reference"
+DEFAULT_SETTINGS_FILE = REPO_ROOT / "conf" / "pipelines.toml"
+METRICS_FILE = "_metrics.json"
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INPUT = 2
+
+_RUN_DATE_DIR = re.compile(r"^run_date=(\d{4}-\d{2}-\d{2})$")
+
+
+class InputError(Exception):
+    """Bad arguments or a missing/invalid input: one line for a person, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{self.prog}: {message}")
+
+
+def _data_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(day(text))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _lake(text: str) -> LakeLayout:
+    try:
+        return LakeLayout(text)
+    except LakeUrlError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def argument_parser(job: str, description: str | None) -> argparse.ArgumentParser:
+    """The common arguments; a job may add its own before :func:`run_job` parses them."""
+    parser = _Parser(prog=job, description=(description or "").split("\n\n")[0])
+    parser.add_argument("--date", required=True, type=_data_day, help="data day D, YYYY-MM-DD (UTC)")
+    parser.add_argument("--lake", required=True, type=_lake, help="lake URL: file:///path or s3://bucket/prefix")
+    parser.add_argument(
+        "--reference-dir",
+        type=Path,
+        default=DEFAULT_REFERENCE_DIR,
+        help="folder with countries.csv, states.csv, job_levels.csv (default: conf/reference of the repo)",
+    )
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        default=None,
+        help="pipeline settings TOML (default: the repo's conf/pipelines.toml if present, else the spec's)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="print the traceback of a failure")
+    return parser
+
+
+# --- settings and reference data ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The ``[lead_scoring]`` section of the settings file (other sections belong to other stages)."""
+
+    lead_scoring: LeadScoringSettings = field(default_factory=LeadScoringSettings)
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Settings from a TOML file; ``None`` reads ``conf/pipelines.toml`` when present, else the spec
+    defaults."""
+    if path is None:
+        if not DEFAULT_SETTINGS_FILE.is_file():
+            return Settings()
+        path = DEFAULT_SETTINGS_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"settings file {path} not found: pass --settings with an existing TOML file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"settings file {path} is not valid TOML ({err}): fix the file") from None
+    section = data.get("lead_scoring", {})
+    known = {"target_countries", "target_industries", "lookback_days"}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise InputError(
+            f"settings file {path}: unknown [lead_scoring] key(s) {', '.join(unknown)}; "
+            f"expected {', '.join(sorted(known))}"
+        )
+    try:
+        lead = LeadScoringSettings(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}  # type: ignore[arg-type]
+        )
+    except (TypeError, ValueError, AttributeError) as err:
+        raise InputError(f"settings file {path}: invalid [lead_scoring] value ({err}); fix the file") from None
+    return Settings(lead_scoring=lead)
+
+
+def _read_csv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if tuple(reader.fieldnames or ()) != tuple(columns):
+                raise InputError(f"reference file {path} has columns {reader.fieldnames}: expected {','.join(columns)}")
+            rows = list(reader)
+    except FileNotFoundError:
+        raise InputError(
+            f"reference file {path} not found: pass --reference-dir pointing at the project's conf/reference"
+        ) from None
+    for number, row in enumerate(rows, start=2):
+        if any(not (row.get(c) or "").strip() for c in columns):
+            raise InputError(f"reference file {path} line {number} has an empty value: fill it or remove the line")
+    return rows
+
+
+def read_country_aliases(reference_dir: Path) -> list[tuple[str, str]]:
+    """``countries.csv`` as ``(alias, iso2)`` pairs; an alias mapped to two codes is an error."""
+    path = reference_dir / "countries.csv"
+    seen: dict[str, str] = {}
+    for row in _read_csv(path, ("alias", "iso2")):
+        alias, code = row["alias"], row["iso2"]
+        if seen.setdefault(alias, code) != code:
+            raise InputError(f"reference file {path} maps alias {alias!r} to {seen[alias]} and {code}: keep one")
+    return sorted(seen.items())
+
+
+def read_state_aliases(reference_dir: Path) -> list[tuple[str, str, str]]:
+    """``states.csv`` as ``(country_iso, alias, code)``; an alias mapped to two codes in a country is an
+    error."""
+    path = reference_dir / "states.csv"
+    seen: dict[tuple[str, str], str] = {}
+    for row in _read_csv(path, ("country_iso", "alias", "code")):
+        key = (row["country_iso"], row["alias"])
+        if seen.setdefault(key, row["code"]) != row["code"]:
+            raise InputError(f"reference file {path} maps {key} to {seen[key]} and {row['code']}: keep one")
+    return sorted((country, alias, code) for (country, alias), code in seen.items())
+
+
+def read_job_level_rules(reference_dir: Path) -> list[JobLevelRule]:
+    """``job_levels.csv`` as ordered ``(pattern, level)`` rules, each checked."""
+    path = reference_dir / "job_levels.csv"
+    rules = [(row["pattern"], row["level"]) for row in _read_csv(path, ("pattern", "level"))]
+    try:
+        check_job_level_rules(rules)
+    except ValueError as err:
+        raise InputError(f"reference file {path}: {err}") from None
+    return rules
+
+
+# --- the run ----------------------------------------------------------------------------------------------
+
+
+def build_session(app_name: str) -> tuple[SparkSession, bool]:
+    """The active SparkSession if there is one (tests, notebooks), else a new one; ``(session, created)``.
+
+    Whatever the caller's configuration, the session time zone is UTC and Parquet timestamps are written as
+    INT64 microseconds (readable by pyarrow as ``timestamp[us, tz=UTC]``).
+    """
+    session = SparkSession.getActiveSession()
+    created = session is None
+    if session is None:
+        session = SparkSession.builder.appName(app_name).getOrCreate()
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    session.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    return session, created
+
+
+@dataclass
+class JobContext:
+    """What a job body gets: the parsed arguments, the session and the I/O helpers bound to them."""
+
+    job: str
+    args: argparse.Namespace
+    spark: SparkSession
+    settings: Settings
+
+    @property
+    def run_date(self) -> dt.date:
+        return self.args.date
+
+    @property
+    def lake(self) -> LakeLayout:
+        return self.args.lake
+
+    # Hadoop FileSystem of the JVM: the same code serves file:// and s3a://.
+    def _hadoop_path(self, *parts: Any) -> Any:
+        jvm: Any = self.spark._jvm
+        if jvm is None:
+            raise RuntimeError("the jobs need a classic SparkSession with a JVM (not Spark Connect)")
+        return jvm.org.apache.hadoop.fs.Path(*parts)
+
+    def _path(self, url: str) -> Any:
+        return self._hadoop_path(for_spark(url))
+
+    def _fs(self, path: Any) -> Any:
+        return path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration())
+
+    def exists(self, url: str) -> bool:
+        path = self._path(url)
+        return bool(self._fs(path).exists(path))
+
+    def is_complete(self, dataset_url: str) -> bool:
+        """True when the dataset's ``_SUCCESS`` flag exists."""
+        return self.exists(LakeLayout.success_flag(dataset_url))
+
+    def require(self, dataset_urls: Iterable[str], what: str) -> None:
+        """Raises :class:`InputError` naming the first missing dataset (no ``_SUCCESS``) among
+        ``dataset_urls``."""
+        missing = [url for url in dataset_urls if not self.is_complete(url)]
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise InputError(
+                f"missing input: {what} at {missing[0]}{more} has no {SUCCESS_FLAG}; "
+                f"run the upstream stage for {self.run_date} first"
+            )
+
+    def run_dates_under(self, root_url: str) -> list[dt.date]:
+        """The ``run_date=`` days of the complete datasets under ``root_url``, oldest first."""
+        root = self._path(root_url)
+        fs = self._fs(root)
+        if not fs.exists(root):
+            return []
+        days = []
+        for status in fs.listStatus(root):
+            match = _RUN_DATE_DIR.match(status.getPath().getName())
+            if status.isDirectory() and match and fs.exists(self._path(f"{root_url}/{match.group(0)}/_SUCCESS")):
+                days.append(dt.date.fromisoformat(match.group(1)))
+        return sorted(days)
+
+    def read_parquet(self, urls: Sequence[str], schema: T.StructType) -> DataFrame:
+        """The Parquet files of the datasets at ``urls`` as one DataFrame, with the types found in the files.
+
+        Datasets with no data file at all (an export of zero rows) give an empty DataFrame of ``schema``.
+        """
+        from pyspark.errors import AnalysisException
+
+        try:
+            return self.spark.read.parquet(*[for_spark(u) for u in urls])
+        except AnalysisException as err:
+            if "UNABLE_TO_INFER_SCHEMA" not in str(err):
+                raise
+            return self.spark.createDataFrame([], schema)
+
+    def staged_contacts(self) -> DataFrame:
+        """The contacts snapshot for D, conformed to the contract (required)."""
+        url = self.lake.staged_contacts(self.run_date)
+        self.require([url], "the contacts snapshot (jobs/contacts_snapshot.py)")
+        return stage_contacts(self.read_parquet([url], RAW_CONTACTS))
+
+    def activities(self, types: Sequence[str], days: Sequence[dt.date]) -> DataFrame:
+        """Raw activities of ``types`` over ``days``, conformed to the contract (every partition required)."""
+        urls = [self.lake.raw_activities(t, d) for t in types for d in days]
+        self.require(urls, f"the {'/'.join(types)} activities")
+        return stage_activities(self.read_parquet(urls, RAW_ACTIVITIES))
+
+    def custom_object(self, name: str, schema: T.StructType) -> DataFrame:
+        """The raw export of custom object ``name`` for D, as exported (required)."""
+        url = self.lake.raw_custom_object(name, self.run_date)
+        self.require([url], f"the {name} export")
+        return self.read_parquet([url], schema)
+
+    def reference(self) -> tuple[DataFrame, DataFrame, list[JobLevelRule]]:
+        """``(countries, states, job_level_rules)`` from ``--reference-dir``."""
+        folder: Path = self.args.reference_dir
+        countries = self.spark.createDataFrame(read_country_aliases(folder), COUNTRIES_REFERENCE)
+        states = self.spark.createDataFrame(read_state_aliases(folder), STATES_REFERENCE)
+        return countries, states, read_job_level_rules(folder)
+
+    def write(self, df: DataFrame, dataset_url: str, **metrics: Any) -> int:
+        """Writes ``df`` as Parquet to ``dataset_url`` atomically and returns its row count.
+
+        The data goes to a ``_tmp.*`` sibling first (invisible to readers of the parent), which replaces any
+        previous dataset by a rename; ``_metrics.json`` (rows + ``metrics``) and then ``_SUCCESS`` are written
+        last, so a reader that waits for ``_SUCCESS`` never sees a partial or mixed dataset.
+        """
+        target = self._path(dataset_url)
+        fs = self._fs(target)
+        tmp = self._hadoop_path(target.getParent(), f"_tmp.{target.getName()}.{uuid.uuid4().hex}")
+        try:
+            df.write.mode("errorifexists").parquet(tmp.toString())
+            fs.delete(self._hadoop_path(tmp, SUCCESS_FLAG), False)
+            rows = int(self.spark.read.parquet(tmp.toString()).count())
+            body = json.dumps({"rows": rows, **metrics}, sort_keys=True).encode("utf-8")
+            out = fs.create(self._hadoop_path(tmp, METRICS_FILE), True)
+            out.write(bytearray(body))
+            out.close()
+            if fs.exists(target):
+                fs.delete(self._hadoop_path(target, SUCCESS_FLAG), False)
+                fs.delete(target, True)
+            if not fs.rename(tmp, target):
+                raise OSError(f"could not rename {tmp.toString()} to {target.toString()}")
+            fs.create(self._hadoop_path(target, SUCCESS_FLAG), True).close()
+        finally:
+            if fs.exists(tmp):
+                fs.delete(tmp, True)
+        print(f"{self.job} {self.run_date}: wrote {rows} rows to {dataset_url}", flush=True)
+        return rows
+
+
+JobBody = Callable[[JobContext], None]
+
+
+def run_job(
+    job: str,
+    description: str | None,
+    argv: Sequence[str] | None,
+    body: JobBody,
+    parser: argparse.ArgumentParser | None = None,
+) -> int:
+    """Parses ``argv``, builds the session, runs ``body`` and maps failures to one line and an exit code."""
+    parser = parser or argument_parser(job, description)
+    verbose = "--verbose" in (argv if argv is not None else sys.argv[1:])
+    spark = None
+    created = False
+    try:
+        args = parser.parse_args(argv)
+        settings = load_settings(args.settings)
+        spark, created = build_session(f"scc {job} {args.date}")
+        body(JobContext(job=job, args=args, spark=spark, settings=settings))
+        return EXIT_OK
+    except InputError as err:
+        print(str(err), file=sys.stderr, flush=True)
+        return EXIT_INPUT
+    except SchemaMismatchError as err:
+        print(f"{job}: {err}", file=sys.stderr, flush=True)
+        return EXIT_INPUT
+    except Exception as err:  # one line for a person; the traceback only on request
+        if verbose:
+            traceback.print_exc()
+        first_line = (str(err).strip().splitlines() or [""])[0]
+        print(f"{job} failed: {type(err).__name__}: {first_line}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
+    finally:
+        if spark is not None and created:
+            spark.stop()
