@@ -31,6 +31,7 @@ from luigi_tasks.extract import (
     LOOKBACK_DAYS,
     ExtractActivities,
     ExtractActivityLookback,
+    ExtractActivityRange,
     ExtractAll,
     ExtractContacts,
     ExtractCustomObject,
@@ -336,14 +337,18 @@ def test_activities_are_partitioned_by_type_and_day(sandbox, extract_run):
 def test_lookback_fetches_only_the_days_missing_from_the_lake(sandbox, extract_run):
     run = extract_run(sandbox)
     lookback = ExtractActivityLookback(date=D, activity_type="WebVisit")
-    days = [t.date for t in lookback.requires()]
-    assert days == [D - dt.timedelta(days=n) for n in range(LOOKBACK_DAYS - 1, -1, -1)]
+    first = D - dt.timedelta(days=LOOKBACK_DAYS - 1)
+    assert list(lookback.requires()) == [  # an empty lake: the whole lookback D-89 .. D in one task
+        ExtractActivityRange(activity_type="WebVisit", start=first, end=D)]
+    days = [first + dt.timedelta(days=n) for n in range(LOOKBACK_DAYS)]
     missing = {D - dt.timedelta(days=89), D - dt.timedelta(days=40)}
     for day in set(days) - missing:  # a lake that already holds every other day
         folder = run.path("raw", "activities", "activity_type=WebVisit", f"activity_date={day}")
         folder.mkdir(parents=True)
         (folder / "_SUCCESS").write_text("")
     before = {s["uri"] for s in export_syncs(sandbox)}
+    assert list(lookback.requires()) == [
+        ExtractActivities(activity_type="WebVisit", date=d) for d in sorted(missing)]
 
     run.run(lookback)
 
