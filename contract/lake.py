@@ -98,6 +98,9 @@ class LakeLayout:
         """One contacts export (full or the day's increment) for run day D."""
         return self.join("raw", "contacts", f"run_date={day(run_date)}")
 
+    def raw_contacts_root(self) -> str:
+        return self.join("raw", "contacts")
+
     def raw_activities(self, activity_type: str, activity_date: dt.date | str) -> str:
         return self.join(
             "raw", "activities", f"activity_type={activity_type}", f"activity_date={day(activity_date)}"

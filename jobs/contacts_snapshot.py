@@ -32,7 +32,7 @@ def _run(ctx: JobContext) -> None:
     raw_days = [run_date]
     if previous_day is not None:
         # Increments of days between the previous snapshot and D that exist can only add newer rows.
-        raw_root = lake.raw_contacts(run_date).rsplit("/", 1)[0]
+        raw_root = lake.raw_contacts_root()
         raw_days = [d for d in ctx.run_dates_under(raw_root) if previous_day < d < run_date] + [run_date]
     exports = [ctx.read_parquet([lake.raw_contacts(d)], RAW_CONTACTS) for d in raw_days]
     previous = None
