@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXIT_USAGE = 2
@@ -26,6 +27,13 @@ EXIT_USAGE = 2
 
 class UsageError(Exception):
     """Bad input from the command line or the environment: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line (the usage text is one ``--help`` away) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message}; see '{self.prog} --help'\n")
 
 
 def _data_day(text: str) -> dt.date:
@@ -57,12 +65,36 @@ def configure_environment(lake: str | None = None) -> None:
             raise UsageError(str(exc)) from None
 
 
+def preflight() -> None:
+    """Check credentials, Eloqua and the lake before scheduling anything, so the usual mistakes (missing or
+    wrong credentials, an unreachable host, an unwritable lake) end in one line instead of a failed DAG."""
+    from eloqua.client import EloquaClient
+    from eloqua.errors import EloquaError
+    from luigi_tasks.config import ConfigError
+    from luigi_tasks.lake import Lake, LakeError
+
+    eloqua_log = logging.getLogger("eloqua")
+    level = eloqua_log.level
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        eloqua_log.setLevel(logging.ERROR)  # retry chatter would bury the one line that matters
+    try:
+        with EloquaClient.from_env() as client:
+            client.discover()
+        Lake.from_config().check()
+    except (EloquaError, LakeError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        eloqua_log.setLevel(level)
+
+
 def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool) -> int:
     """Run tasks with Luigi and turn the outcome into the configured exit code."""
     import luigi
     from luigi.execution_summary import LuigiStatusCode
     from luigi.retcodes import retcode
 
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
     result = luigi.build(list(tasks), workers=workers, local_scheduler=local_scheduler, detailed_summary=True)
     codes = retcode()
     status = result.status
@@ -85,7 +117,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scc", description="Nightly marketing-ops pipelines, Eloqua <-> Spark.")
+    parser = _Parser(prog="scc", description="Nightly marketing-ops pipelines, Eloqua <-> Spark.")
     parser.add_argument("--verbose", action="store_true", help="debug logging and stack traces")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -116,17 +148,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return sandbox_main(args_list[1:])
     args = build_parser().parse_args(args_list)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    # Quiet until the tasks run, so that a usage mistake prints exactly one line.
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "extract":
             configure_environment(args.lake)
+            preflight()
             from luigi_tasks.extract import ExtractAll
 
             return run_tasks([ExtractAll(date=args.date, full_refresh=args.full_refresh)],
                              workers=args.workers, local_scheduler=args.local_scheduler)
         if args.command == "nightly":
             configure_environment(args.lake)
+            preflight()
             from luigi_tasks.nightly import Nightly
 
             if args.full_refresh:
