@@ -41,7 +41,7 @@ from luigi.contrib.spark import SparkSubmitTask
 
 from contract.lake import LakeLayout
 from luigi_tasks import config as scc_config
-from luigi_tasks.extract import ExtractActivities, ExtractActivityLookback, ExtractContacts, ExtractCustomObject
+from luigi_tasks.extract import ExtractActivityLookback, ExtractContacts, ExtractCustomObject
 from luigi_tasks.lake import Lake
 from spark.hard_bounces import BOUNCEBACK
 from spark.lead_scoring import SCORED_ACTIVITY_TYPES
@@ -72,7 +72,9 @@ def raw_requirements(date: dt.date) -> dict[str, list[luigi.Task]]:
     scoring = [ExtractActivityLookback(date=date, activity_type=t) for t in SCORED_ACTIVITY_TYPES]
     return {
         "contacts_snapshot": [ExtractContacts(date=date, full_refresh=scc_config.nightly().full_refresh)],
-        "hard_bounces": [ExtractActivities(activity_type=BOUNCEBACK, date=date)],
+        # The lookback wrapper, not ExtractActivities(D): the nightly run fetches the same days through it, and two
+        # tasks exporting one day would both publish it.
+        "hard_bounces": [ExtractActivityLookback(date=date, activity_type=BOUNCEBACK)],
         "lead_scoring": scoring,
         "campaign_responses": [ExtractCustomObject(object_name="campaign_responses", date=date),
                                ExtractCustomObject(object_name="sfdc_campaigns", date=date), *scoring],

@@ -20,7 +20,7 @@ from contract.objects import CONTACTS
 from eloqua.export import arrow_schema
 from luigi_tasks import lake as lake_mod
 from luigi_tasks import spark_tasks as st
-from luigi_tasks.extract import ExtractActivities, ExtractActivityLookback, ExtractContacts, ExtractCustomObject
+from luigi_tasks.extract import ExtractActivityLookback, ExtractContacts, ExtractCustomObject
 from luigi_tasks.lake import Lake
 
 D = dt.date(2026, 11, 27)
@@ -232,7 +232,7 @@ def test_pipelines_run_after_the_snapshot_of_the_same_day(file_lake):
 
 
 def test_raw_inputs_are_the_extract_tasks_of_the_days_each_job_reads(file_lake):
-    assert st.HardBounces(date=D).requires()["raw"] == [ExtractActivities(activity_type="Bounceback", date=D)]
+    assert st.HardBounces(date=D).requires()["raw"] == [ExtractActivityLookback(date=D, activity_type="Bounceback")]
     scoring = [ExtractActivityLookback(date=D, activity_type=t)
                for t in ("EmailOpen", "EmailClickthrough", "FormSubmit", "WebVisit")]
     assert sorted(st.LeadScoring(date=D).requires()["raw"], key=str) == sorted(scoring, key=str)
