@@ -403,16 +403,18 @@ class EloquaClient:
 
     def get_bytes(self, uri: str, *, params: Mapping[str, Any] | None = None,
                   parse: Callable[[Any], T] | None = None, expired_on_404: bool = False,
-                  allocate: Callable[[int], Any] | None = None) -> Any:
+                  allocate: Callable[[int], Any] | None = None, accept: str | None = None) -> Any:
         """GET the raw body (read straight into one buffer of the announced length);
         ``parse(body)`` runs inside the retry loop (raise MalformedResponse to retry). ``allocate(n)`` may
-        supply the writable buffer (e.g. from an allocator that returns memory to the OS at once)."""
+        supply the writable buffer (e.g. from an allocator that returns memory to the OS at once).
+        ``accept`` replaces the default ``Accept: application/json`` (e.g. ``text/csv``)."""
 
         def handle(response: requests.Response) -> Any:
             body = read_body(response, allocate=allocate)
             return parse(body) if parse is not None else body
 
         return self._send("GET", self.url(uri), what=f"GET {uri}", params=params, parse=handle,
+                          headers={"Accept": accept} if accept else None,
                           expired_on_404=expired_on_404, stream=True)
 
     def iter_items(self, uri: str, *, params: Mapping[str, Any] | None = None,
@@ -516,7 +518,7 @@ class EloquaClient:
 
         def adopt() -> dict[str, Any] | None:
             syncs = self.syncs_of(synced_instance_uri) if known is not None else None
-            fresh = [s for s in syncs or [] if s.get("uri") not in known]
+            fresh = [s for s in syncs or [] if known is not None and s.get("uri") not in known]
             return max(fresh, key=lambda s: int(uri_id(str(s["uri"])))) if fresh else None
 
         return self._send("POST", self.url("/syncs"), what="POST /syncs", body=json.dumps(body).encode(),
@@ -602,12 +604,13 @@ class EloquaClient:
 
     def get_sync_data_raw(self, sync_uri: str, *, limit: int, offset: int,
                           parse: Callable[[Any], T] | None = None,
-                          allocate: Callable[[int], Any] | None = None) -> Any:
-        """One page of ``/syncs/{id}/data`` as the raw JSON bytes, or ``parse(bytes)`` retried on
-        MalformedResponse."""
+                          allocate: Callable[[int], Any] | None = None, csv: bool = False) -> Any:
+        """One page of ``/syncs/{id}/data`` as the raw bytes, or ``parse(bytes)`` retried on
+        MalformedResponse. The body is JSON, or with ``csv`` (``Accept: text/csv``) a header row of the
+        definition's field names and one CSV line per row (no totalResults: probe with JSON)."""
         params = {"limit": _check_limit(limit, MAX_DATA_LIMIT), "offset": offset}
         return self.get_bytes(sync_uri.rstrip("/") + "/data", params=params, parse=parse, expired_on_404=True,
-                              allocate=allocate)
+                              allocate=allocate, accept="text/csv" if csv else None)
 
     def iter_sync_data(self, sync_uri: str, *, limit: int = MAX_DATA_LIMIT,
                        offset: int = 0) -> Iterator[list[dict[str, Any]]]:

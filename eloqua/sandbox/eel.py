@@ -42,11 +42,12 @@ values, ``None`` meaning blank):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,7 +87,7 @@ class Compare:
     field: str
     op: str
     literal: str
-    position: int = field(default=0, compare=False)
+    position: int = dataclasses.field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class Exists:
     """``EXISTS('{{ContactList[12]}}')``."""
 
     statement: str
-    position: int = field(default=0, compare=False)
+    position: int = dataclasses.field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class Status:
 
     statement: str
     literal: str
-    position: int = field(default=0, compare=False)
+    position: int = dataclasses.field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -577,7 +578,7 @@ def _flatten(node: And | Or) -> list[Expr]:
     out: list[Expr] = []
     for operand in node.operands:
         if type(operand) is type(node):
-            out.extend(_flatten(operand))  # type: ignore[arg-type]
+            out.extend(_flatten(operand))
         else:
             out.append(operand)
     return out

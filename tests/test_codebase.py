@@ -1,0 +1,34 @@
+"""The codebase's own checks, run with the tests so that CI enforces them: ruff, the import layers
+(import-linter contracts in setup.cfg) and mypy on the packages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PACKAGES = ["contract", "eloqua", "spark", "jobs", "quality", "luigi_tasks"]
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_ruff_finds_nothing() -> None:
+    result = _run(str(BIN / "ruff"), "check", ".")
+    assert result.returncode == 0, result.stdout
+
+
+def test_import_layers_hold() -> None:
+    result = _run(str(BIN / "lint-imports"))
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.slow
+def test_mypy_finds_nothing() -> None:
+    result = _run(str(BIN / "mypy"), *PACKAGES)
+    assert result.returncode == 0, result.stdout
