@@ -92,16 +92,16 @@ from eloqua.export import (
     write_part,
 )
 from eloqua.progress import progress_for
+from jobs._common import load_settings
 from luigi_tasks.config import ConfigError, S3Settings, lake_url
 from luigi_tasks.lake import DatasetTarget, Lake, LakeError
+from spark.columns import lookback_days as scoring_days
 
 log = logging.getLogger("luigi-interface")
 
 RESOURCE = "eloqua_bulk_syncs"
 MANIFEST = "_export.json"
 MANIFEST_FORMAT = 1
-# spec section 1: the scoring lookback is the 90 data days D-89 .. D
-LOOKBACK_DAYS = 90
 # Bulk API doc section 6: Eloqua stops an activity export at 5,000,000 rows (tap-eloqua halves the window)
 ELOQUA_ACTIVITY_EXPORT_CAP = 5_000_000
 EXPORTED_ROWS_LOG = "ELQ-00102"  # "Successfully exported members to csv file.", count = rows exported
@@ -145,8 +145,9 @@ def _lake(url: str, s3: S3Settings | None, pid: int) -> Lake:
 
 
 def lookback_days(date: dt.date) -> list[dt.date]:
-    """The 90 data days ``date-89 .. date``, oldest first."""
-    return [date - dt.timedelta(days=n) for n in range(LOOKBACK_DAYS - 1, -1, -1)]
+    """The data days lead scoring reads for ``date``, oldest first: the same ``[lead_scoring] lookback_days``
+    setting the Spark jobs use (spec: the 90 days ``date-89 .. date``), so extract fetches what they read."""
+    return list(scoring_days(date, load_settings(None).lead_scoring.lookback_days))
 
 
 def days_between(start: dt.date, end: dt.date) -> list[dt.date]:

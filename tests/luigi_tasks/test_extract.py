@@ -28,7 +28,6 @@ from luigi.execution_summary import LuigiStatusCode
 
 from contract.objects import ACTIVITIES, CAMPAIGN_RESPONSES, CONTACTS, SFDC_CAMPAIGNS, EloquaObject
 from luigi_tasks.extract import (
-    LOOKBACK_DAYS,
     ExtractActivities,
     ExtractActivityLookback,
     ExtractActivityRange,
@@ -36,6 +35,7 @@ from luigi_tasks.extract import (
     ExtractContacts,
     ExtractCustomObject,
 )
+from spark.lead_scoring import LOOKBACK_DAYS
 from tests.fixtures.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.integration

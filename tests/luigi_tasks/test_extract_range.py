@@ -24,7 +24,6 @@ from luigi.execution_summary import LuigiStatusCode
 
 from contract.objects import ACTIVITIES
 from luigi_tasks.extract import (
-    LOOKBACK_DAYS,
     ExtractActivities,
     ExtractActivityLookback,
     ExtractActivityRange,
@@ -34,6 +33,7 @@ from luigi_tasks.extract import (
     halves,
 )
 from luigi_tasks.lake import Lake
+from spark.lead_scoring import LOOKBACK_DAYS
 from tests.fixtures.sandbox import SandboxHandle
 from tests.luigi_tasks.test_extract import (
     CONTRACT_ARROW_TYPES,
