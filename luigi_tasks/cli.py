@@ -95,7 +95,9 @@ def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool) -
 
     if logging.getLogger().level > logging.INFO:
         logging.getLogger().setLevel(logging.INFO)
-    result = luigi.build(list(tasks), workers=workers, local_scheduler=local_scheduler, detailed_summary=True)
+    # Our root handler prints luigi's records; letting luigi add its own would print each line twice.
+    result = luigi.build(list(tasks), workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
+                         no_configure_logging=True)
     codes = retcode()
     status = result.status
     if status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
