@@ -5,7 +5,9 @@
     result = export_to_parquet(client, started.sync_uri, arrow_schema(CONTACTS), fs, "/lake/_tmp/contacts")
 
 Each page of ``/syncs/{id}/data`` is parsed by Arrow's JSON reader (C++, outside the GIL, no per-row Python
-objects), typed with the contract schema and written as its own ``part-<offset:010d>.parquet``: atomically
+objects), or with ``transfer="csv"`` fetched as ``Accept: text/csv`` and parsed by Arrow's CSV reader (same
+strings, same conversions, the same typed table), typed with the contract schema and written as its own
+``part-<offset:010d>.parquet``: atomically
 (temp name, then move; on object stores the single PUT is atomic). Part files that already exist are kept and
 their pages are not fetched again, so a killed export resumes without losing or duplicating a row. Several
 pages are in flight at once, never more than ``concurrency``: memory depends on the page size, not the export
@@ -18,6 +20,7 @@ tz=UTC]``.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import logging
@@ -29,10 +32,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.fs as pafs
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
@@ -219,6 +224,83 @@ class PageDecoder:
             converted.append(convert_column(chunk, target, offset, self.memory_pool))
             offset += len(chunk)
         return converted
+
+
+class CsvPageDecoder:
+    """Turns one ``Accept: text/csv`` body of ``/syncs/{id}/data`` (a header row of the definition's field
+    names, then RFC 4180 lines) into a :class:`Page` typed by ``schema``, exactly as :class:`PageDecoder` types
+    the same rows sent as JSON.
+
+    Every value is read as a string (quoted or not, '' stays '') and goes through the JSON path's
+    conversions ('' -> null for every type). Columns are matched by header name: extra ones ignored, missing
+    ones null. A CSV page carries no ``totalResults``: ``Page.total`` is None and ``count`` is the rows read,
+    so the caller must know how many rows to expect (a body cut at a line end is otherwise well-formed CSV).
+    A body Arrow cannot read, or one ending inside a quoted value (an odd number of ``"``), raises
+    MalformedResponse (retried); one whose header names none of the schema's columns (not CSV, or another
+    export) raises EloquaError. Unlike JSON, a body cut inside an unquoted value of its last row cannot be
+    told from a complete one: the transport's framing (Content-Length, chunked encoding) guards that.
+    """
+
+    def __init__(self, schema: pa.Schema, memory_pool: pa.MemoryPool | None = None,
+                 block_size: int = 1 << 22) -> None:
+        self.schema = schema
+        self.memory_pool = memory_pool
+        self.block_size = block_size
+        self._typer = PageDecoder(schema, memory_pool)
+        self._parse_options = pacsv.ParseOptions(newlines_in_values=True)  # quoted CR/LF inside values
+        self._convert_options = pacsv.ConvertOptions(
+            column_types={f.name: pa.string() for f in schema},
+            strings_can_be_null=False, quoted_strings_can_be_null=False,
+            include_columns=schema.names, include_missing_columns=True)
+
+    def decode(self, body: bytes | bytearray | pa.Buffer, offset: int = 0) -> Page:
+        buffer = body if isinstance(body, pa.Buffer) else pa.py_buffer(body)
+        header = self._header(buffer, offset)
+        if self.schema.names and not set(header) & set(self.schema.names):
+            raise EloquaError(
+                f"sync data page at offset {offset} is not CSV with the export's columns (header "
+                f"{one_line(','.join(header), 120)!r}): read it as JSON (transfer='json')")
+        if np.count_nonzero(np.frombuffer(buffer, np.uint8) == 0x22) % 2:
+            # Arrow reads a quoted value left open at the end as if closed: a body cut there would pass
+            raise MalformedResponse(
+                f"sync data page at offset {offset} ends inside a quoted value ({len(buffer)} bytes): cut short")
+        try:
+            table = pacsv.read_csv(
+                pa.BufferReader(buffer),
+                read_options=pacsv.ReadOptions(use_threads=False, block_size=self.block_size),
+                parse_options=self._parse_options, convert_options=self._convert_options,
+                memory_pool=self.memory_pool)
+        except pa.ArrowInvalid as exc:
+            raise MalformedResponse(
+                f"sync data page at offset {offset} is not complete CSV ({len(buffer)} bytes):"
+                f" {one_line(str(exc), 200)}") from None
+        typed = self._typer._typed([table.column(f.name) for f in self.schema], offset)
+        return Page(offset=offset, total=None, count=typed.num_rows, table=typed)
+
+    @staticmethod
+    def _header(buffer: pa.Buffer, offset: int) -> list[str]:
+        head = memoryview(buffer)[:65536].tobytes()
+        end = head.find(b"\n")
+        line = head if end < 0 else head[:end]
+        try:
+            text = line.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise MalformedResponse(f"sync data page at offset {offset} has a header that is not UTF-8") from None
+        return next(csv.reader([text.rstrip("\r")]), [])
+
+
+Transfer = Literal["json", "csv"]
+TRANSFERS: tuple[str, ...] = ("json", "csv")
+
+
+def page_decoder(schema: pa.Schema, transfer: Transfer = "json",
+                 memory_pool: pa.MemoryPool | None = None) -> PageDecoder | CsvPageDecoder:
+    """The decoder of ``/syncs/{id}/data`` bodies sent as ``transfer`` (``json`` or ``csv``)."""
+    if transfer == "json":
+        return PageDecoder(schema, memory_pool)
+    if transfer == "csv":
+        return CsvPageDecoder(schema, memory_pool)
+    raise ValueError(f"transfer {transfer!r} is neither 'json' nor 'csv'")
 
 
 def _as_text(value: Any) -> str:
@@ -455,6 +537,7 @@ def export_to_parquet(
     completed_pages: PageCallback | None = None,
     compression: str = "snappy",
     decoders: int | None = None,
+    transfer: Transfer = "json",
 ) -> ExportResult:
     """Stream every row of the finished export sync ``sync_uri`` into ``staging_dir/part-<offset>.parquet``
     files.
@@ -467,16 +550,24 @@ def export_to_parquet(
 
     ``concurrency`` bounds the pages in flight (downloading, waiting or parsed); ``decoders`` bounds the pages
     parsed at once (default: one per two CPUs, at least one), which is what bounds memory.
+
+    ``transfer``: ``json`` (the default, Eloqua's well-trodden path) or ``csv`` (pages fetched with ``Accept:
+    text/csv``, parsed by Arrow's CSV reader; the same part files, byte for byte). Either way ``totalResults``
+    comes from one JSON probe and every page must hold exactly the rows expected from it. Part files are
+    interchangeable: a resume may use the other transfer.
     """
     if not 1 <= page_size <= MAX_DATA_LIMIT:
         raise ValueError(f"page_size {page_size} is outside Eloqua's range 1..{MAX_DATA_LIMIT}")
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
+    if transfer not in TRANSFERS:
+        raise ValueError(f"transfer {transfer!r} is neither 'json' nor 'csv'")
     started = time.monotonic()
     staging_dir = staging_dir.rstrip("/")
     filesystem.create_dir(staging_dir, recursive=True)
     memory_pool = decode_pool()
-    decoder = PageDecoder(schema, memory_pool)
+    decoder = page_decoder(schema, transfer, memory_pool)
+    as_csv = transfer == "csv"
     decode_slots = threading.Semaphore(decoders or max(1, min(concurrency, (os.cpu_count() or 2) // 2)))
     progress = progress if progress is not None else progress_for(f"export {sync_uri}")
 
@@ -513,7 +604,8 @@ def export_to_parquet(
 
     def fetch(offset: int, limit: int) -> Page:
         page = client.get_sync_data_raw(sync_uri, limit=limit, offset=offset,
-                                        parse=lambda body: decode(body, offset), allocate=allocate)
+                                        parse=lambda body: decode(body, offset), allocate=allocate,
+                                        csv=as_csv)
         rows = page.table.num_rows
         if rows != limit or page.count != rows:
             raise ExportIncomplete(
@@ -684,10 +776,14 @@ def export(
 
 
 __all__ = [
+    "TRANSFERS",
+    "CsvPageDecoder",
     "EloquaError",
     "ExportResult",
     "NullProgress",
+    "PageDecoder",
     "StartedExport",
+    "Transfer",
     "arrow_schema",
     "arrow_type",
     "convert_column",
@@ -695,6 +791,7 @@ __all__ = [
     "export",
     "export_entity",
     "export_to_parquet",
+    "page_decoder",
     "scan_parts",
     "start_export",
     "window_filter",

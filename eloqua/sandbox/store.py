@@ -3,18 +3,22 @@
 Holds the entity rows (contacts, accounts, activities, custom objects), the API's own objects (definitions,
 syncs, logs, rejects, staged import posts, OAuth tokens) and, as flat files, each export sync's staged rows:
 every row is pre-encoded JSON followed by ``,`` in ``staged/<sync>.rows`` with an offsets index in
-``staged/<sync>.idx``, so a page of ``/data`` is one read. A restart with the same directory keeps everything;
+``staged/<sync>.idx``, so a page of ``/data`` is one read. The first ``Accept: text/csv`` read of a sync encodes
+its rows once more as RFC 4180 CSV lines (``staged/<sync>.csv`` + ``.csvidx``), so CSV pages are one read too.
+A restart with the same directory keeps everything;
 syncs that were running are ended in ``error``. Activities are generated per (type, day) on first use and
 cached here.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sqlite3
 import struct
 import threading
+from array import array
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,14 +66,17 @@ def export_sql(f: Field) -> str:
 
 @dataclass(frozen=True)
 class StagedData:
-    """An export sync's staged rows on disk."""
+    """An export sync's staged rows on disk: each row's bytes end with a separator of ``trim`` bytes that
+    :meth:`page` drops after the last row (JSON rows end with ``,``; CSV lines keep their CRLF: ``trim=0``)."""
 
     rows_path: Path
     idx_path: Path
     count: int
+    trim: int = 1
 
     def page(self, offset: int, limit: int) -> tuple[bytes, int]:
-        """Rows ``offset .. offset+limit`` as JSON objects joined by commas, and how many there are."""
+        """Rows ``offset .. offset+limit`` joined (JSON objects by commas, CSV lines by CRLF), and how many
+        there are."""
         if offset >= self.count or limit <= 0:
             return b"", 0
         end = min(self.count, offset + limit)
@@ -81,7 +88,50 @@ class StagedData:
         with open(self.rows_path, "rb") as rows:
             rows.seek(start)
             data = rows.read(stop - start)
-        return data[:-1], end - offset
+        return (data[:-self.trim] if self.trim else data), end - offset
+
+
+class _Lines(list[str]):
+    """A csv.writer target keeping each written row as its own string."""
+
+    write = list.append
+
+
+def csv_line(values: Sequence[str]) -> bytes:
+    """One RFC 4180 CSV line ending in CRLF: fields holding a comma, quote, CR or LF are quoted, quotes
+    doubled. A single empty field is written ``""`` so the line is not blank."""
+    lines = _Lines()
+    csv.writer(lines, lineterminator="\r\n").writerow(values)
+    return lines[0].encode()
+
+
+def _write_csv(json_data: StagedData, names: Sequence[str], rows_path: Path, idx_path: Path) -> None:
+    """Encode every staged JSON row as a CSV line of ``names`` (in order), with an offsets index."""
+    rows_tmp, idx_tmp = rows_path.with_suffix(".csv-tmp"), idx_path.with_suffix(".csvidx-tmp")
+    offsets = array("Q", [0])
+    position = 0
+    batch = 4096
+    with open(json_data.idx_path, "rb") as idx_in, open(json_data.rows_path, "rb") as rows_in, \
+            open(rows_tmp, "wb") as out:
+        json_offsets = array("Q")
+        json_offsets.frombytes(idx_in.read())
+        for first in range(0, json_data.count, batch):
+            last = min(json_data.count, first + batch)
+            rows_in.seek(json_offsets[first])
+            chunk = rows_in.read(json_offsets[last] - json_offsets[first])
+            items = json.loads(b"[" + chunk[:-1] + b"]")
+            lines = _Lines()
+            csv.writer(lines, lineterminator="\r\n").writerows(
+                [row.get(name, "") for name in names] for row in items)
+            encoded = [line.encode() for line in lines]
+            for line in encoded:
+                position += len(line)
+                offsets.append(position)
+            out.write(b"".join(encoded))
+    with open(idx_tmp, "wb") as idx_out:
+        idx_out.write(offsets.tobytes())
+    os.replace(rows_tmp, rows_path)
+    os.replace(idx_tmp, idx_path)  # last: its presence means the CSV staging is complete
 
 
 class Store:
@@ -95,6 +145,7 @@ class Store:
         self.db_path = self.data_dir / "sandbox.sqlite"
         self._lock = threading.RLock()
         self._gen_lock = threading.Lock()
+        self._csv_lock = threading.Lock()
         if not self.db_path.exists():
             # Build in a side file and rename it, so an interrupted first start leaves no half-made store.
             building = self.db_path.with_suffix(".building")
@@ -180,7 +231,7 @@ class Store:
         c.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         for entity in ALL_ENTITIES:
             cols = ", ".join(
-                f"{_q(f.key)} {'INTEGER PRIMARY KEY' if f.key == 'id' else _SQL_TYPE.get(f.data_type, 'TEXT')}"  # noqa: E501
+                f"{_q(f.key)} {'INTEGER PRIMARY KEY' if f.key == 'id' else _SQL_TYPE.get(f.data_type, 'TEXT')}"
                 for f in entity.columns
             )
             extra = ", day TEXT" if entity is ACTIVITY_ENTITY else ""
@@ -330,9 +381,14 @@ class Store:
         base = self.data_dir / "staged"
         return base / f"{sync_id}.rows", base / f"{sync_id}.idx"
 
+    def staged_csv_paths(self, sync_id: int) -> tuple[Path, Path]:
+        base = self.data_dir / "staged"
+        return base / f"{sync_id}.csv", base / f"{sync_id}.csvidx"
+
     def write_staged(self, sync_id: int, rows: Iterable[str]) -> int:
         """Write an export sync's rows (JSON texts) to its staged files; return the row count."""
         rows_path, idx_path = self.staged_paths(sync_id)
+        self._delete(self.staged_csv_paths(sync_id))
         offsets = [0]
         pos = 0
         with open(rows_path, "wb") as out:
@@ -356,8 +412,24 @@ class Store:
             return None
         return StagedData(rows_path, idx_path, count)
 
+    def staged_csv(self, sync_id: int, count: int, names: Sequence[str]) -> StagedData | None:
+        """The sync's rows as CSV lines of ``names``, encoded from its JSON staging on first use, then kept."""
+        rows_path, idx_path = self.staged_csv_paths(sync_id)
+        if not idx_path.exists():
+            with self._csv_lock:
+                json_data = self.staged(sync_id, count)
+                if json_data is None:
+                    return None
+                if not idx_path.exists():
+                    _write_csv(json_data, names, rows_path, idx_path)
+        return StagedData(rows_path, idx_path, count, trim=0)
+
     def delete_staged(self, sync_id: int) -> None:
-        for path in self.staged_paths(sync_id):
+        self._delete((*self.staged_paths(sync_id), *self.staged_csv_paths(sync_id)))
+
+    @staticmethod
+    def _delete(paths: Iterable[Path]) -> None:
+        for path in paths:
             try:
                 os.remove(path)
             except FileNotFoundError:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import logging
 import os
@@ -17,11 +19,13 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
+import requests
 
 from contract.objects import ACTIVITIES, CAMPAIGN_RESPONSES, CONTACTS, SFDC_CAMPAIGNS, EloquaObject
 from eloqua.client import EloquaClient, RetryPolicy
-from eloqua.errors import ConversionError, Expired, MalformedResponse, ValidationError
+from eloqua.errors import ConversionError, EloquaError, Expired, MalformedResponse, ValidationError
 from eloqua.export import (
+    CsvPageDecoder,
     PageDecoder,
     arrow_schema,
     convert_column,
@@ -433,3 +437,197 @@ def test_compact_pages_take_the_fast_json_lines_path():
     rows = PageDecoder(arrow_schema(CONTACTS)).decode(body).table.to_pylist()
     assert [r["ContactId"] for r in rows] == ["0", "1", "2"]
     assert body.count(b'"}\n{"') == 2  # the item separators were rewritten in place
+
+
+# ------------------------------------------------------------------------------------------ CSV transfer
+
+
+def csv_body(names: list[str], rows: list[list[str]]) -> bytearray:
+    """An RFC 4180 body as a server writes it (quoting only what needs it), written independently of the
+    sandbox."""
+    def field(value: str) -> str:
+        if any(c in value for c in ',"\r\n') or (value == "" and len(names) == 1):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+    return bytearray("".join(",".join(map(field, row)) + "\r\n" for row in [names, *rows]).encode())
+
+
+CSV_ODD_VALUES = [*ODD_VALUES, "cr\r\nlf", "lone\rcr", "a,b", 'say "hi", then go', " padded ", "NULL", "N/A",
+                  "nan", "#N/A", "=1+2"]
+
+
+@pytest.mark.parametrize("odd", CSV_ODD_VALUES)
+def test_csv_pages_decode_to_the_same_table_as_json_pages(odd):
+    schema = arrow_schema(ACTIVITIES)
+    items = [{c.name: f"{c.name}-{i}" for c in ACTIVITIES.columns if c.type == "string"} for i in range(5)]
+    items[2] = {name: odd for name in items[2]}
+    items[3]["ActivityDate"] = "2026-11-26 23:59:59.123"
+    items[4]["ActivityDate"] = ""
+    names = list(reversed(schema.names))  # columns are matched by header name, not position
+    body = csv_body([*names, "Extra"], [[*(row.get(n, "") for n in names), "x"] for row in items])
+    from_csv = CsvPageDecoder(schema).decode(body, offset=100)
+    from_json = PageDecoder(schema).decode(page_body(items, separators=(",", ":")), offset=100)
+    assert (from_csv.total, from_csv.count, from_csv.offset) == (None, 5, 100)
+    assert from_csv.table.schema == from_json.table.schema == schema
+    assert from_csv.table.equals(from_json.table)
+    expected = expected_strings(items)
+    expected[3]["ActivityDate"] = dt.datetime(2026, 11, 26, 23, 59, 59, 123000, tzinfo=dt.UTC)
+    assert from_csv.table.to_pylist() == expected
+
+
+def test_quoted_line_breaks_survive_the_csv_reader_s_block_boundaries():
+    schema = arrow_schema(CONTACTS)
+    rows = [[str(i), f"line {i}\nbreak,\r\nand more"] for i in range(40)]
+    table = CsvPageDecoder(schema, block_size=64).decode(csv_body(["ContactId", "City"], rows)).table
+    assert table.select(["ContactId", "City"]).to_pylist() == [{"ContactId": i, "City": c} for i, c in rows]
+
+
+def test_a_one_column_csv_page_keeps_its_empty_rows():
+    schema = pa.schema([pa.field("Id", pa.string())])
+    body = csv_body(["Id"], [[""], ["1"], [""]])
+    assert body == bytearray(b'Id\r\n""\r\n1\r\n""\r\n')
+    assert CsvPageDecoder(schema).decode(body).table.column("Id").to_pylist() == [None, "1", None]
+
+
+def test_a_csv_page_with_a_byte_order_mark_and_a_header_only_page_decode():
+    schema = arrow_schema(CONTACTS)
+    body = bytearray(b"\xef\xbb\xbfContactId,City\r\n7,Brno\r\n")
+    assert CsvPageDecoder(schema).decode(body).table.select(["ContactId", "City"]).to_pylist() == [
+        {"ContactId": "7", "City": "Brno"}]
+    empty = CsvPageDecoder(schema).decode(bytearray(b"ContactId,City\r\n"))
+    assert empty.count == 0 and empty.table.schema == schema
+
+
+def test_a_json_body_where_csv_was_asked_is_a_one_line_error():
+    with pytest.raises(EloquaError) as error:
+        CsvPageDecoder(arrow_schema(CONTACTS)).decode(page_body([{"ContactId": "1"}]))
+    assert not isinstance(error.value, MalformedResponse)  # retrying would not help
+    assert one_line(str(error.value)) and "transfer='json'" in str(error.value)
+
+
+def test_a_csv_body_cut_inside_a_quoted_value_is_a_malformed_response():
+    body = csv_body(["ContactId", "City"], [["1", "Brno"], ["2", "line\nbreak, and more"]])
+    with pytest.raises(MalformedResponse):
+        CsvPageDecoder(arrow_schema(CONTACTS)).decode(body[:-12])
+
+
+def assert_same_part_files(json_dir: Path, csv_dir: Path) -> None:
+    names = sorted(os.listdir(json_dir))
+    assert names == sorted(os.listdir(csv_dir)) and len(names) > 1
+    for name in names:
+        assert (json_dir / name).read_bytes() == (csv_dir / name).read_bytes(), name
+    assert pq.read_table(csv_dir).equals(pq.read_table(json_dir))
+
+
+def export_both_ways(sandbox, client: EloquaClient, sync_uri: str, obj: EloquaObject, tmp_path: Path,
+                     page_size: int) -> tuple[Path, Path]:
+    dirs = []
+    csv_staging = sandbox.data_dir / "staged" / f"{sync_uri.rsplit('/', 1)[-1]}.csv"
+    for transfer in ("json", "csv"):
+        result = export_to_parquet(client, sync_uri, arrow_schema(obj), LOCAL, str(tmp_path / transfer),
+                                   page_size=page_size, progress=NullProgress(), transfer=transfer)
+        assert result.pages_fetched == len(result.parts) > 1
+        assert csv_staging.exists() == (transfer == "csv")  # the sandbox served CSV only when asked
+        dirs.append(tmp_path / transfer)
+    return dirs[0], dirs[1]
+
+
+def csv_page(sandbox, sync_uri: str, **params) -> requests.Response:
+    response = requests.get(f"{sandbox.bulk_url}{sync_uri}/data", params=params, auth=sandbox.auth,
+                            headers={"Accept": "text/csv"}, timeout=30)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
+    return response
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("obj", [CONTACTS, ACTIVITIES, CAMPAIGN_RESPONSES, SFDC_CAMPAIGNS],
+                         ids=lambda o: o.name)
+def test_csv_transfer_writes_the_same_part_files_as_json(sandbox, obj, tmp_path):
+    with client_for(sandbox) as client:
+        if obj is ACTIVITIES:  # five days of bouncebacks: SMTP codes, some blank
+            window = window_filter("{{Activity.CreatedAt}}", sandbox.as_of - dt.timedelta(days=5),
+                                   sandbox.as_of)
+            sync_uri = export(client, ACTIVITIES, filter=f"'{{{{Activity.Type}}}}' = 'Bounceback' AND {window}")
+        else:
+            sync_uri = export(client, obj)
+        total = client.get_sync_data(sync_uri, limit=1)["totalResults"]
+        json_dir, csv_dir = export_both_ways(sandbox, client, sync_uri, obj, tmp_path, page_size=total // 3 + 1)
+    table = pq.read_table(csv_dir)
+    if obj is ACTIVITIES:
+        codes = table.column("SmtpErrorCode").to_pylist() + table.column("SmtpStatusCode").to_pylist()
+        assert None in codes and len({c for c in codes if c}) > 2
+    assert_same_part_files(json_dir, csv_dir)
+
+
+ODD_CONTACTS = [
+    {"Email": "odd0@csv.example", "FirstName": "a,b", "LastName": 'say "hi", then go', "Company": "line\nbreak",
+     "Title": "cr\r\nlf", "City": "caf\u00e9 \u2603 \u65e5\u672c"},
+    {"Email": "odd1@csv.example", "FirstName": '"},{"', "LastName": "a\\", "Company": " padded ",
+     "Title": "NULL", "City": ""},
+    {"Email": "odd2@csv.example", "FirstName": "lone\rcr", "LastName": "N/A", "Company": '"',
+     "Title": ",", "City": "=1+2"},
+]
+ODD_FIELDS = {"Email": "{{Contact.Field(C_EmailAddress)}}", "FirstName": "{{Contact.Field(C_FirstName)}}",
+              "LastName": "{{Contact.Field(C_LastName)}}", "Company": "{{Contact.Field(C_Company)}}",
+              "Title": "{{Contact.Field(C_Title)}}", "City": "{{Contact.Field(C_City)}}"}
+
+
+@pytest.mark.integration
+def test_csv_transfer_is_exact_for_commas_quotes_line_breaks_and_unicode(sandbox_factory, tmp_path):
+    sandbox = sandbox_factory(contacts=12)  # imports change data: not on the shared sandbox
+    with client_for(sandbox) as client:
+        definition = client.create_import("contacts", {
+            "name": "odd values", "fields": ODD_FIELDS, "identifierFieldName": "Email",
+            "isSyncTriggeredOnImport": False})
+        client.post_import_data(definition["uri"], ODD_CONTACTS)
+        client.wait_for_sync(client.create_sync(definition["uri"])["uri"], accept_warning=False,
+                             initial_delay=0.05, max_delay=0.2)
+        sync_uri = export(client, CONTACTS)
+        json_dir, csv_dir = export_both_ways(sandbox, client, sync_uri, CONTACTS, tmp_path, page_size=5)
+        total = client.get_sync_data(sync_uri, limit=1)["totalResults"]
+    assert total == 15
+    assert_same_part_files(json_dir, csv_dir)
+    by_email = {r["EmailAddress"]: r for r in read_rows(csv_dir)}
+    for row in ODD_CONTACTS:
+        got = by_email[row["Email"]]
+        assert {k: got[k] for k in ("FirstName", "LastName", "Company", "Title", "City")} == {
+            k: row[k] or None for k in ("FirstName", "LastName", "Company", "Title", "City")}
+
+    # the sandbox's CSV: RFC 4180 quoting, the definition's names as header, the same rows as JSON pages
+    body = csv_page(sandbox, sync_uri, limit=50000).content
+    header = body.split(b"\r\n", 1)[0].decode()
+    assert header.split(",") == list(CONTACTS.column_names)
+    assert b',"say ""hi"", then go",' in body and b',"line\nbreak",' in body and b',"cr\r\nlf",' in body
+    assert "caf\u00e9 \u2603 \u65e5\u672c".encode() in body and b',"""",' in body
+    assert b",odd1@csv.example," in body and b", padded ,NULL," in body  # only what needs quotes is quoted
+    pages = [csv_page(sandbox, sync_uri, limit=4, offset=o).content for o in range(0, total, 4)]
+    assert all(p.startswith(header.encode() + b"\r\n") for p in pages)
+    assert b"".join(p[len(header) + 2:] for p in pages) == body[len(header) + 2:]
+    parsed = list(csv.DictReader(io.StringIO(body.decode(), newline="")))
+    with client_for(sandbox) as client:
+        assert parsed == client.get_sync_data(sync_uri, limit=50000)["items"]
+
+
+@pytest.mark.integration
+def test_a_csv_export_survives_dropped_connections_and_resumes_json_parts(clean_faults, contacts_sync,
+                                                                          contacts_expected, tmp_path):
+    sandbox = clean_faults
+    with client_for(sandbox) as client:
+        export_to_parquet(client, contacts_sync, arrow_schema(CONTACTS), LOCAL, str(tmp_path / "json"),
+                          page_size=PAGE, progress=NullProgress())
+        for name in ("part-0000000064.parquet", "part-0000000384.parquet"):
+            os.remove(tmp_path / "json" / name)
+        sandbox.set_faults({"seed": 3, "faults": [{"kind": "drop", "count": 2, "route": "GET /syncs/*/data"}]})
+        result = export_to_parquet(client, contacts_sync, arrow_schema(CONTACTS), LOCAL,
+                                   str(tmp_path / "json"), page_size=PAGE, progress=NullProgress(),
+                                   transfer="csv")
+    assert sandbox.state()["faults"]["faults"][0]["fired"] == 2
+    assert (result.pages_fetched, result.rows_fetched) == (2, PAGE + len(contacts_expected) - 6 * PAGE)
+    assert by_key(read_rows(tmp_path / "json"), "ContactId") == contacts_expected
+
+
+def test_an_unknown_transfer_is_refused_before_any_request(tmp_path):
+    with pytest.raises(ValueError, match="transfer"):
+        export_to_parquet(None, "/syncs/1", arrow_schema(CONTACTS), LOCAL, str(tmp_path),
+                          transfer="xml")
+    assert not os.listdir(tmp_path)
