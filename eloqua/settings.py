@@ -6,6 +6,13 @@ grant, tokens rotate): ``ELOQUA_CLIENT_ID``, ``ELOQUA_CLIENT_SECRET``, ``ELOQUA_
 ``ELOQUA_LOGIN_URL`` (default ``https://login.eloqua.com``) is where ``/id`` discovery and the token endpoint
 live.
 
+``ELOQUA_TOKEN_FILE`` (optional, OAuth2 only): a file shared by every process of a run and by later runs that
+holds the current refresh and access tokens (``eloqua.token_store``). Set it whenever more than one process, or
+more than one run, uses the same OAuth2 app: a refresh token works once, so without the file only the first
+process to refresh succeeds. With it, ``ELOQUA_REFRESH_TOKEN`` is only the bootstrap, read while the file does not
+exist yet (or tried once more if the file's token was refused); it may then be left unset. The file's directory
+must exist and be writable; the file is written with mode 0600.
+
 Secrets are excluded from ``repr`` and never appear in error messages.
 """
 
@@ -14,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 
 from eloqua.errors import ConfigurationError
@@ -32,6 +40,8 @@ class EloquaSettings:
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
     refresh_token: str | None = field(default=None, repr=False)
+    token_file: Path | None = None
+    """Where the shared OAuth2 tokens live (``ELOQUA_TOKEN_FILE``); None keeps tokens in memory only."""
 
     @property
     def auth_method(self) -> Literal["basic", "oauth"]:
@@ -50,10 +60,13 @@ class EloquaSettings:
         return cls(login_url=login_url.rstrip("/"), site=site, user=user, password=password).validated()
 
     @classmethod
-    def oauth(cls, client_id: str, client_secret: str, refresh_token: str,
-              login_url: str = DEFAULT_LOGIN_URL, site: str | None = None) -> EloquaSettings:
+    def oauth(cls, client_id: str, client_secret: str, refresh_token: str | None,
+              login_url: str = DEFAULT_LOGIN_URL, site: str | None = None,
+              token_file: str | os.PathLike[str] | None = None) -> EloquaSettings:
+        """OAuth2 settings; ``refresh_token`` may be None only when ``token_file`` is given."""
         return cls(login_url=login_url.rstrip("/"), client_id=client_id, client_secret=client_secret,
-                   refresh_token=refresh_token, site=site).validated()
+                   refresh_token=refresh_token, site=site,
+                   token_file=Path(token_file).expanduser() if token_file else None).validated()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> EloquaSettings:
@@ -72,6 +85,7 @@ class EloquaSettings:
             client_id=get("ELOQUA_CLIENT_ID"),
             client_secret=env.get("ELOQUA_CLIENT_SECRET") or None,
             refresh_token=get("ELOQUA_REFRESH_TOKEN"),
+            token_file=Path(token_file).expanduser() if (token_file := get("ELOQUA_TOKEN_FILE")) else None,
         )
         return settings.validated()
 
@@ -86,8 +100,10 @@ class EloquaSettings:
                 f"ELOQUA_LOGIN_URL {self.login_url!r} is not an http(s) URL:"
                 f" set it to e.g. {DEFAULT_LOGIN_URL}")
         if self.auth_method == "oauth":
-            required = {"ELOQUA_CLIENT_SECRET": self.client_secret,
-                        "ELOQUA_REFRESH_TOKEN": self.refresh_token}
+            required = {"ELOQUA_CLIENT_SECRET": self.client_secret}
+            if self.token_file is None:
+                # with a token file the bootstrap token may be gone: the file is checked when first used
+                required["ELOQUA_REFRESH_TOKEN"] = self.refresh_token
             method = "OAuth2 (ELOQUA_CLIENT_ID is set)"
         else:
             required = {"ELOQUA_SITE": self.site, "ELOQUA_USER": self.user, "ELOQUA_PASSWORD": self.password}
