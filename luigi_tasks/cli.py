@@ -96,8 +96,8 @@ def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool) -
     if logging.getLogger().level > logging.INFO:
         logging.getLogger().setLevel(logging.INFO)
     # Our root handler prints luigi's records; letting luigi add its own would print each line twice.
-    result = luigi.build(list(tasks), workers=workers, local_scheduler=local_scheduler, detailed_summary=True,
-                         no_configure_logging=True)
+    luigi.configuration.get_config().set("core", "no_configure_logging", "true")
+    result = luigi.build(list(tasks), workers=workers, local_scheduler=local_scheduler, detailed_summary=True)
     codes = retcode()
     status = result.status
     if status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):

@@ -142,7 +142,7 @@ def extract_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
     """``extract_run(sandbox)``: luigi config and ELOQUA_* pointing at ``sandbox`` and a fresh local lake."""
     stack = contextlib.ExitStack()
 
-    def make(sandbox: SandboxHandle, page_size: int = 50) -> ExtractRun:
+    def make(sandbox: SandboxHandle, page_size: int = 50, transfer: str = "json") -> ExtractRun:
         run = ExtractRun(tmp_path / "lake", sandbox)
         for name in ("SCC_LAKE_URL", "ELOQUA_CLIENT_ID", "ELOQUA_CLIENT_SECRET", "ELOQUA_REFRESH_TOKEN"):
             monkeypatch.delenv(name, raising=False)
@@ -150,7 +150,8 @@ def extract_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cal
             monkeypatch.setenv(name, value)
         stack.enter_context(luigi_config({("lake", "url"): run.lake_url,
                                           ("extract", "page_size"): str(page_size),
-                                          ("extract", "concurrency"): "2"}))
+                                          ("extract", "concurrency"): "2",
+                                          ("extract", "transfer"): transfer}))
         return run
 
     with stack:
@@ -207,8 +208,9 @@ def in_days(value: dt.datetime | None, first: dt.date, last: dt.date) -> bool:
 # ---------------------------------------------------------------------------------------------- contacts
 
 
-def test_first_run_exports_every_contact_updated_before_the_end_of_the_day(sandbox, extract_run):
-    run = extract_run(sandbox)
+@pytest.mark.parametrize("transfer", ["json", "csv"])
+def test_first_run_exports_every_contact_updated_before_the_end_of_the_day(sandbox, extract_run, transfer):
+    run = extract_run(sandbox, transfer=transfer)
     run.run(ExtractContacts(date=D))
 
     dataset = ("raw", "contacts", f"run_date={D}")
