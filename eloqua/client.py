@@ -346,6 +346,11 @@ class EloquaClient:
             url = self.settings.login_url.rstrip("/") + "/id"
             answer = self._send("GET", url, what="base URL discovery (GET /id)",
                                 policy=self.discovery_retry, parse=_json)
+            if answer == "Not authenticated." and self._auth.can_renew():
+                # /id answers a dead bearer token with 200 "Not authenticated.", never 401: renew it once.
+                self._auth.renew(self._auth.apply({}))
+                answer = self._send("GET", url, what="base URL discovery (GET /id)",
+                                    policy=self.discovery_retry, parse=_json)
             if answer == "Not authenticated." or not isinstance(answer, dict):
                 raise AuthenticationError(
                     f"Eloqua rejected the credentials for {self.settings.account}"

@@ -326,3 +326,21 @@ def test_settings_read_the_token_file_and_need_the_refresh_token_only_without_it
     with_token = EloquaSettings.from_env({**env, "ELOQUA_REFRESH_TOKEN": "secret-rt"})
     assert "secret-rt" not in repr(with_token) and str(tmp_path / "t.json") in repr(with_token)
     assert "secret-rt" not in repr(StoredTokens(refresh_token="secret-rt", access_token="secret-at"))
+
+
+def test_discovery_renews_a_bearer_token_eloqua_no_longer_accepts(sandbox_factory):
+    # an own sandbox: moving the clock of the session one would expire other tests' syncs
+    box = sandbox_factory(contacts=20)
+    settings = EloquaSettings.oauth(box.client_id, box.client_secret, password_grant(box), login_url=box.url)
+    with EloquaClient(settings, retry=FAST) as first:
+        first.discover()
+        stale = first._auth.apply({})
+    requests.post(f"{box.url}/sandbox/clock", json={"advance": "PT9H"}, timeout=10).raise_for_status()
+    before = token_requests(box)
+
+    with EloquaClient(settings, retry=FAST) as client:
+        client._auth._access_token, client._auth._refresh_token = stale, first._auth._refresh_token
+        client._auth._expires_at = float("inf")  # the client believes its token is alive; Eloqua does not
+        assert client.discover().user_name == box.user
+
+    assert since(before, token_requests(box)) == {"200": 1}
