@@ -49,7 +49,6 @@ def _yesterday() -> dt.date:
 
 def configure_environment(lake: str | None = None) -> None:
     """Point Luigi at the project's config unless the caller already chose one, and apply --lake."""
-    os.environ.setdefault("SCC_HOME", str(REPO_ROOT))
     os.environ.setdefault("LUIGI_CONFIG_PATH", str(REPO_ROOT / "conf" / "luigi" / "local.cfg"))
     os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
     os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
