@@ -45,9 +45,9 @@ def state_key(state: Column) -> Column:
 
 
 def response_status_key(status: Column) -> Column:
-    """``lower(trim(status))`` with ``-``, ``_`` and whitespace runs folded to one space (and the ends
-    trimmed)."""
-    return F.trim(F.regexp_replace(F.lower(F.trim(status)), r"[\s_-]+", " "))
+    """``lower(trim(status))`` with ``-``, ``_`` and whitespace runs folded to one space, in the spec's order:
+    folding comes after the trim, so a trailing separator leaves a space and the value matches none of the five."""
+    return F.regexp_replace(F.lower(F.trim(status)), r"[\s_-]+", " ")
 
 
 def null_safe_differs(left: Column, right: Column) -> Column:
