@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
 from contract.objects import CAMPAIGN_RESPONSES, CONTACTS
 from eloqua.client import EloquaClient, RetryPolicy
@@ -30,17 +29,6 @@ EMAIL = CONTACTS.column("EmailAddress").statement
 def basic_client(sandbox, **kwargs) -> EloquaClient:
     settings = EloquaSettings.basic(sandbox.site, sandbox.user, sandbox.password, login_url=sandbox.url)
     return EloquaClient(settings, retry=kwargs.pop("retry", FAST), **kwargs)
-
-
-def password_grant(sandbox) -> str:
-    """A first refresh token, as an operator would get once by authorizing the app (test set-up only)."""
-    answer = requests.post(f"{sandbox.url}/auth/oauth2/token",
-                           auth=(sandbox.client_id, sandbox.client_secret),
-                           json={"grant_type": "password", "scope": "full",
-                                 "username": f"{sandbox.site}\\{sandbox.user}", "password": sandbox.password},
-                           timeout=10)
-    answer.raise_for_status()
-    return answer.json()["refresh_token"]
 
 
 def requests_to(state: dict, route: str, status: str | None = None) -> int:
@@ -100,7 +88,7 @@ def test_basic_auth_settings_come_from_the_environment(sandbox):
 
 
 def test_oauth_refresh_rotates_the_token_and_hands_it_to_the_callback(sandbox):
-    first = password_grant(sandbox)
+    first = sandbox.password_grant()
     rotated: list[str] = []
     env = {"ELOQUA_LOGIN_URL": sandbox.url, "ELOQUA_CLIENT_ID": sandbox.client_id,
            "ELOQUA_CLIENT_SECRET": sandbox.client_secret, "ELOQUA_REFRESH_TOKEN": first}

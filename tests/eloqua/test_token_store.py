@@ -51,17 +51,6 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def password_grant(sandbox) -> str:
-    """A first refresh token, as an operator would get once by authorizing the app (test set-up only)."""
-    answer = requests.post(f"{sandbox.url}/auth/oauth2/token",
-                           auth=(sandbox.client_id, sandbox.client_secret),
-                           json={"grant_type": "password", "scope": "full",
-                                 "username": f"{sandbox.site}\\{sandbox.user}", "password": sandbox.password},
-                           timeout=10)
-    answer.raise_for_status()
-    return answer.json()["refresh_token"]
-
-
 def spend(sandbox, refresh_token: str) -> None:
     """Use ``refresh_token`` outside the client, as a process without the token file would."""
     answer = requests.post(f"{sandbox.url}/auth/oauth2/token", auth=(sandbox.client_id, sandbox.client_secret),
@@ -141,7 +130,7 @@ def mode(path: Path) -> int:
 
 
 def test_without_a_token_file_the_second_process_fails_on_the_spent_refresh_token(sandbox):
-    env = oauth_env(sandbox, password_grant(sandbox), token_file=None)
+    env = oauth_env(sandbox, sandbox.password_grant(), token_file=None)
     first = run_worker(env)
     second = run_worker(env)
     assert first["ok"] is True
@@ -155,7 +144,7 @@ def test_without_a_token_file_the_second_process_fails_on_the_spent_refresh_toke
 
 def test_processes_in_a_row_share_one_refresh_and_reuse_its_access_token(sandbox, tmp_path):
     token_file = tmp_path / "eloqua-tokens.json"
-    bootstrap = password_grant(sandbox)
+    bootstrap = sandbox.password_grant()
     before = token_requests(sandbox)
 
     outcomes = [run_worker(oauth_env(sandbox, bootstrap, token_file)) for _ in range(3)]
@@ -170,7 +159,7 @@ def test_processes_in_a_row_share_one_refresh_and_reuse_its_access_token(sandbox
 
 def test_a_later_run_needs_only_the_token_file(sandbox, tmp_path):
     token_file = tmp_path / "eloqua-tokens.json"
-    bootstrap = password_grant(sandbox)
+    bootstrap = sandbox.password_grant()
     assert run_worker(oauth_env(sandbox, bootstrap, token_file))["ok"] is True
 
     # next night: the bootstrap in the environment is spent (or gone); the file carries the run
@@ -180,7 +169,7 @@ def test_a_later_run_needs_only_the_token_file(sandbox, tmp_path):
 
 def test_four_processes_started_together_spend_the_refresh_token_once(sandbox, tmp_path):
     token_file = tmp_path / "eloqua-tokens.json"
-    bootstrap = password_grant(sandbox)
+    bootstrap = sandbox.password_grant()
     before = token_requests(sandbox)
 
     outcomes = run_workers_together(4, oauth_env(sandbox, bootstrap, token_file))
@@ -192,7 +181,7 @@ def test_four_processes_started_together_spend_the_refresh_token_once(sandbox, t
 
 def test_clients_in_one_process_share_the_file_and_the_callback_sees_it_written(sandbox, tmp_path):
     token_file = tmp_path / "eloqua-tokens.json"
-    settings = EloquaSettings.oauth(sandbox.client_id, sandbox.client_secret, password_grant(sandbox),
+    settings = EloquaSettings.oauth(sandbox.client_id, sandbox.client_secret, sandbox.password_grant(),
                                     login_url=sandbox.url, token_file=token_file)
     seen: list[tuple[str, str | None]] = []
 
@@ -214,7 +203,7 @@ def test_expired_access_token_is_refreshed_exactly_once_after_nine_hours(sandbox
     box = sandbox_factory(contacts=20)
     token_file = tmp_path / "eloqua-tokens.json"
     # skip /id: with a dead bearer token Eloqua answers it HTTP 200 "Not authenticated.", which is no 401
-    env = oauth_env(box, password_grant(box), token_file, TEST_BULK_BASE=box.bulk_url)
+    env = oauth_env(box, box.password_grant(), token_file, TEST_BULK_BASE=box.bulk_url)
     assert run_worker(env)["ok"] is True
     first_access = TokenStore(token_file).read().access_token
     before = token_requests(box)
@@ -232,7 +221,7 @@ def test_expired_access_token_is_refreshed_exactly_once_after_nine_hours(sandbox
 
 def test_a_new_bootstrap_token_replaces_a_dead_token_file(sandbox, tmp_path):
     token_file = tmp_path / "eloqua-tokens.json"
-    dead = password_grant(sandbox)
+    dead = sandbox.password_grant()
     spend(sandbox, dead)
     TokenStore(token_file).write(StoredTokens(refresh_token=dead))
 
@@ -242,7 +231,7 @@ def test_a_new_bootstrap_token_replaces_a_dead_token_file(sandbox, tmp_path):
     assert one_line(text) and str(token_file) in text and dead not in text
 
     # the operator authorizes again and puts the new token in the environment
-    fresh = password_grant(sandbox)
+    fresh = sandbox.password_grant()
     assert run_worker(oauth_env(sandbox, fresh, token_file))["ok"] is True
     assert TokenStore(token_file).read().refresh_token not in (dead, fresh)
 
@@ -252,7 +241,7 @@ def test_a_new_bootstrap_token_replaces_a_dead_token_file(sandbox, tmp_path):
 
 def test_token_file_and_lock_are_private_and_hold_the_documented_keys(sandbox, tmp_path):
     token_file = tmp_path / "eloqua-tokens.json"
-    assert run_worker(oauth_env(sandbox, password_grant(sandbox), token_file))["ok"] is True
+    assert run_worker(oauth_env(sandbox, sandbox.password_grant(), token_file))["ok"] is True
 
     assert mode(token_file) == 0o600
     assert mode(tmp_path / "eloqua-tokens.json.lock") == 0o600
@@ -331,7 +320,7 @@ def test_settings_read_the_token_file_and_need_the_refresh_token_only_without_it
 def test_discovery_renews_a_bearer_token_eloqua_no_longer_accepts(sandbox_factory):
     # an own sandbox: moving the clock of the session one would expire other tests' syncs
     box = sandbox_factory(contacts=20)
-    settings = EloquaSettings.oauth(box.client_id, box.client_secret, password_grant(box), login_url=box.url)
+    settings = EloquaSettings.oauth(box.client_id, box.client_secret, box.password_grant(), login_url=box.url)
     with EloquaClient(settings, retry=FAST) as first:
         first.discover()
         stale = first._auth.apply({})
