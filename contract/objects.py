@@ -26,6 +26,9 @@ class Column:
     type: LogicalType
     statement: str | None = None
     cdo_field: str | None = None
+    instance_time: bool = False
+    """A non-system date: Eloqua exports and imports it in the instance's time zone (``[eloqua] timezone``),
+    whatever ``areSystemTimestampsInUTC`` says. The lake holds it in UTC; the extract and the load convert."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ CONTACTS = EloquaObject(
         _contact_field("LeadRating", "C_Lead_Rating1"),
         _contact_field("ProfileScore", "C_Lead_Profile_Score1", "int"),
         _contact_field("EngagementScore", "C_Lead_Engagement_Score1", "int"),
-        _contact_field("HardBouncedAt", "C_Hard_Bounced_At1", "timestamp"),
+        Column("HardBouncedAt", "timestamp", statement="{{Contact.Field(C_Hard_Bounced_At1)}}", instance_time=True),
         Column("IsBounced", "boolean", statement="{{Contact.Email.IsBounced}}"),
         Column("IsSubscribed", "boolean", statement="{{Contact.Email.IsSubscribed}}"),
         Column("CreatedAt", "timestamp", statement="{{Contact.CreatedAt}}"),
@@ -109,7 +112,7 @@ CAMPAIGN_RESPONSES = EloquaObject(
         Column("ContactEmail", "string", cdo_field="ContactEmail"),
         Column("CampaignId", "string", cdo_field="CampaignId"),
         Column("ResponseStatus", "string", cdo_field="ResponseStatus"),
-        Column("RespondedAt", "timestamp", cdo_field="RespondedAt"),
+        Column("RespondedAt", "timestamp", cdo_field="RespondedAt", instance_time=True),
         Column("CampaignName", "string", cdo_field="CampaignName"),
         Column("CampaignType", "string", cdo_field="CampaignType"),
         Column("LeadRatingAtResponse", "string", cdo_field="LeadRatingAtResponse"),
@@ -125,7 +128,7 @@ SFDC_CAMPAIGNS = EloquaObject(
         Column("CampaignName", "string", cdo_field="CampaignName"),
         Column("CampaignType", "string", cdo_field="CampaignType"),
         Column("IsActive", "boolean", cdo_field="IsActive"),
-        Column("StartDate", "timestamp", cdo_field="StartDate"),
+        Column("StartDate", "timestamp", cdo_field="StartDate", instance_time=True),
     ),
 )
 
