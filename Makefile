@@ -12,10 +12,11 @@ export AWS_RESPONSE_CHECKSUM_VALIDATION := when_required
 
 venv: $(INSTALLED)
 
-$(INSTALLED): setup.cfg pyproject.toml
+# The Eloqua sandbox is a development distribution of its own (sandbox/): installed here, never in the image.
+$(INSTALLED): setup.cfg pyproject.toml sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test]' -e ./sandbox
 	touch $@
 
 # hadoop-aws (matching pyspark's bundled Hadoop) and the AWS SDK v2 modules it needs, from Maven Central.

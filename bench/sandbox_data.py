@@ -1,6 +1,6 @@
 """Benchmark: how fast the sandbox serves ``/syncs/{id}/data`` pages of 50,000 contacts x 20 fields.
 
-Starts ``python -m eloqua.sandbox.cli serve`` on a free port with ``--contacts N`` (a fresh temporary data
+Starts ``python -m scc_sandbox.cli serve`` on a free port with ``--contacts N`` (a fresh temporary data
 directory, or ``--data-dir`` to reuse one), exports 20 contact fields, then reads every page with
 ``limit=50000`` over one keep-alive connection, several times. Prints rows/s for the transfer alone and with
 ``json.loads`` of each page, plus the server's peak RSS (``VmHWM``). Run from the repository root:
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         [
             sys.executable,
             "-m",
-            "eloqua.sandbox.cli",
+            "scc_sandbox.cli",
             "serve",
             "--port",
             "0",

@@ -30,7 +30,8 @@ def start_sandbox(contacts: int, as_of: dt.date, data_dir: Path, password: str) 
     env = {**os.environ, "SCC_SANDBOX_SITE": SANDBOX_SITE, "SCC_SANDBOX_USER": SANDBOX_USER,
            "SCC_SANDBOX_PASSWORD": password}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "luigi_tasks.cli", "sandbox", "serve", "--port", "0", "--contacts", str(contacts),
+        [sys.executable, "-m", "luigi_tasks.cli", "sandbox", "serve", "--host", "127.0.0.1", "--port", "0",
+         "--contacts", str(contacts),
          "--seed", "2026", "--as-of", as_of.isoformat(), "--data-dir", str(data_dir), "--sync-delay", "0.2"],
         env=env, stdout=subprocess.PIPE, text=True,
     )

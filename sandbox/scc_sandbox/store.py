@@ -26,8 +26,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from eloqua.sandbox import synth
-from eloqua.sandbox.catalog import (
+from scc_sandbox import synth
+from scc_sandbox.catalog import (
     ACCOUNT_ENTITY,
     ACTIVITY_ENTITY,
     ALL_ENTITIES,
@@ -37,7 +37,7 @@ from eloqua.sandbox.catalog import (
     Entity,
     Field,
 )
-from eloqua.sandbox.formats import midnight, utcnow
+from scc_sandbox.formats import midnight, utcnow
 
 SCHEMA_VERSION = "1"
 _SQL_TYPE = {"number": "NUMERIC", "boolean": "INTEGER"}

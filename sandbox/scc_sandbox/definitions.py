@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from eloqua.sandbox import eel
-from eloqua.sandbox.catalog import (
+from scc_sandbox import eel
+from scc_sandbox.catalog import (
     ACTIVITY_ENTITY,
     ACTIVITY_TYPES,
     Entity,
@@ -22,7 +22,7 @@ from eloqua.sandbox.catalog import (
     canonical_activity_type,
     member_list,
 )
-from eloqua.sandbox.formats import parse_duration, parse_timestamp
+from scc_sandbox.formats import parse_duration, parse_timestamp
 
 MAX_EXPORT_FIELDS = 250
 MAX_IMPORT_FIELDS = 100

@@ -19,8 +19,8 @@ import threading
 from datetime import date
 from pathlib import Path
 
-from eloqua.sandbox.faults import FaultSpecError
-from eloqua.sandbox.store import StoreError
+from scc_sandbox.faults import FaultSpecError
+from scc_sandbox.store import StoreError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point for ``scc sandbox ...``; returns the exit code."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    from eloqua.sandbox.server import start_sandbox
+    from scc_sandbox.server import start_sandbox
 
     faults = None
     if args.faults is not None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.eloqua.sandbox.bulk import create_import, get, post, run_import, sync, wait
 from tests.fixtures.sandbox import SandboxHandle
+from tests.sandbox.bulk import create_import, get, post, run_import, sync, wait
 
 pytestmark = pytest.mark.integration
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-
-from eloqua.sandbox.catalog import ACTIVITY_ENTITY, CONTACT_ENTITY, CUSTOM_OBJECTS
-from eloqua.sandbox.definitions import (
+from scc_sandbox.catalog import ACTIVITY_ENTITY, CONTACT_ENTITY, CUSTOM_OBJECTS
+from scc_sandbox.definitions import (
     compile_definition_filter,
     scope_days,
     validate_export,
     validate_import,
 )
-from eloqua.sandbox.formats import api_ts, import_value, parse_duration, parse_timestamp
+from scc_sandbox.formats import api_ts, import_value, parse_duration, parse_timestamp
 
 EMAIL = "{{Contact.Field(C_EmailAddress)}}"
 

@@ -1,6 +1,6 @@
 """HTTP front of the sandbox (stdlib ``ThreadingHTTPServer``, HTTP/1.1 keep-alive) and the in-process API.
 
-from eloqua.sandbox.server import start_sandbox
+from scc_sandbox.server import start_sandbox
 sb = start_sandbox(contacts=400, seed=7, as_of="2026-11-27", sync_delay=0.05)
 ... requests against sb.url ...
 sb.stop()
@@ -20,11 +20,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from eloqua.sandbox.app import Reply, Sandbox
-from eloqua.sandbox.auth import Credentials
-from eloqua.sandbox.faults import Faults
-from eloqua.sandbox.imports import MAX_POST_BYTES
-from eloqua.sandbox.store import Store
+from scc_sandbox.app import Reply, Sandbox
+from scc_sandbox.auth import Credentials
+from scc_sandbox.faults import Faults
+from scc_sandbox.imports import MAX_POST_BYTES
+from scc_sandbox.store import Store
 
 DEFAULT_AS_OF = "2026-11-27"
 _MAX_BODY = (

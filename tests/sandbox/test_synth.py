@@ -6,9 +6,8 @@ import re
 from collections import Counter
 from datetime import date, datetime, timedelta
 
-from contract.objects import ACTIVITIES, CAMPAIGN_RESPONSES, CONTACTS, PIPELINE_ACTIVITY_TYPES, SFDC_CAMPAIGNS
-from eloqua.sandbox import synth
-from eloqua.sandbox.catalog import (
+from scc_sandbox import synth
+from scc_sandbox.catalog import (
     ACTIVITY_ENTITY,
     ACTIVITY_TYPES,
     CAMPAIGN_RESPONSES_CDO,
@@ -17,6 +16,8 @@ from eloqua.sandbox.catalog import (
     cdo_key,
     contract_statements,
 )
+
+from contract.objects import ACTIVITIES, CAMPAIGN_RESPONSES, CONTACTS, PIPELINE_ACTIVITY_TYPES, SFDC_CAMPAIGNS
 
 AS_OF = date(2026, 11, 27)
 N = 400

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from eloqua.sandbox import start_sandbox
-from eloqua.sandbox.store import StoreError
+from scc_sandbox import start_sandbox
+from scc_sandbox.store import StoreError
 
 pytestmark = pytest.mark.integration
 

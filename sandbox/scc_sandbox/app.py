@@ -20,8 +20,8 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from eloqua.sandbox.auth import Authenticator, Credentials
-from eloqua.sandbox.catalog import (
+from scc_sandbox.auth import Authenticator, Credentials
+from scc_sandbox.catalog import (
     ACTIVITY_ENTITY,
     ACTIVITY_TYPES,
     CUSTOM_OBJECTS,
@@ -32,13 +32,13 @@ from eloqua.sandbox.catalog import (
     canonical_activity_type,
     entity_for,
 )
-from eloqua.sandbox.definitions import Failure, failure, validate_export, validate_import
-from eloqua.sandbox.faults import STATUS_BODIES, Fault, Faults, FaultSpecError
-from eloqua.sandbox.formats import api_ts, parse_duration
-from eloqua.sandbox.imports import MAX_POST_BYTES, MAX_POSTS_PER_SYNC, BadData, parse_posted
-from eloqua.sandbox.store import Store, csv_line, json_dumps
-from eloqua.sandbox.syncs import ACTIVE, SyncEngine
-from eloqua.sandbox.synth import data_days
+from scc_sandbox.definitions import Failure, failure, validate_export, validate_import
+from scc_sandbox.faults import STATUS_BODIES, Fault, Faults, FaultSpecError
+from scc_sandbox.formats import api_ts, parse_duration
+from scc_sandbox.imports import MAX_POST_BYTES, MAX_POSTS_PER_SYNC, BadData, parse_posted
+from scc_sandbox.store import Store, csv_line, json_dumps
+from scc_sandbox.syncs import ACTIVE, SyncEngine
+from scc_sandbox.synth import data_days
 
 BULK_PREFIX = "/api/bulk/2.0"
 JSON = "application/json; charset=utf-8"

@@ -7,8 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-
-from eloqua.sandbox.eel import (
+from scc_sandbox.eel import (
     And,
     Compare,
     EELError,

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from eloqua.sandbox.catalog import CONTACT_ENTITY, Entity, Field
-from eloqua.sandbox.formats import BadValue, export_ts, import_value
-from eloqua.sandbox.store import Store
+from scc_sandbox.catalog import CONTACT_ENTITY, Entity, Field
+from scc_sandbox.formats import BadValue, export_ts, import_value
+from scc_sandbox.store import Store
 
 MAX_POST_BYTES = 32 * 1024 * 1024
 MAX_POSTS_PER_SYNC = 500

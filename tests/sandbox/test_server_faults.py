@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 import requests
 
-from tests.eloqua.sandbox.bulk import create_export, get, sync, wait
 from tests.fixtures.sandbox import SandboxHandle
+from tests.sandbox.bulk import create_export, get, sync, wait
 
 pytestmark = pytest.mark.integration
 

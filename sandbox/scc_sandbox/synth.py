@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from eloqua.sandbox.catalog import ACTIVITY_TYPES, CAMPAIGN_RESPONSES_CDO, SFDC_CAMPAIGNS_CDO, cdo_key
-from eloqua.sandbox.formats import export_ts, midnight
+from scc_sandbox.catalog import ACTIVITY_TYPES, CAMPAIGN_RESPONSES_CDO, SFDC_CAMPAIGNS_CDO, cdo_key
+from scc_sandbox.formats import export_ts, midnight
 
 DATA_DAYS = 120
 

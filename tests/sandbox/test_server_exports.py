@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from contract.objects import ACTIVITIES, CONTACTS
-from tests.eloqua.sandbox.bulk import create_export, export_rows, get, post, rows, sync, wait
 from tests.fixtures.sandbox import SandboxHandle
+from tests.sandbox.bulk import create_export, export_rows, get, post, rows, sync, wait
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.eloqua.sandbox.bulk import create_export, export_rows, get, run_import, sync
 from tests.fixtures.sandbox import REPO, start_sandbox_process
+from tests.sandbox.bulk import create_export, export_rows, get, run_import, sync
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,7 @@ TITLE = "{{Contact.Field(C_Title)}}"
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "eloqua.sandbox.cli", *args],
+        [sys.executable, "-m", "scc_sandbox.cli", *args],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from eloqua.sandbox.store import Store
+from scc_sandbox.store import Store
 
 ACCESS_TOKEN_SECONDS = 28_800
 REFRESH_TOKEN_DAYS = 365

@@ -18,13 +18,13 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from eloqua.sandbox.catalog import ACTIVITY_ENTITY, Entity, entity_for
-from eloqua.sandbox.definitions import compile_definition_filter, scope_days
-from eloqua.sandbox.faults import Faults, SyncPlan
-from eloqua.sandbox.formats import api_ts, filter_value, parse_duration
-from eloqua.sandbox.imports import apply_import
-from eloqua.sandbox.store import Store, json_dumps
-from eloqua.sandbox.synth import data_days
+from scc_sandbox.catalog import ACTIVITY_ENTITY, Entity, entity_for
+from scc_sandbox.definitions import compile_definition_filter, scope_days
+from scc_sandbox.faults import Faults, SyncPlan
+from scc_sandbox.formats import api_ts, filter_value, parse_duration
+from scc_sandbox.imports import apply_import
+from scc_sandbox.store import Store, json_dumps
+from scc_sandbox.synth import data_days
 
 ACTIVITY_EXPORT_CAP = 5_000_000
 TERMINAL = ("success", "warning", "error")
