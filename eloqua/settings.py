@@ -14,6 +14,10 @@ exist yet (or tried once more if the file's token was refused); it may then be l
 must exist and be writable; the file is written with mode 0600.
 
 Secrets are excluded from ``repr`` and never appear in error messages.
+
+The instance's time zone (:func:`instance_timezone`): ``ELOQUA_TIMEZONE``, else ``[eloqua] timezone`` in the Luigi
+config, else ``America/New_York`` (Eloqua's default). Non-system dates travel in it (``contract.objects.Column.
+instance_time``).
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eloqua.errors import ConfigurationError
 
 DEFAULT_LOGIN_URL = "https://login.eloqua.com"
+DEFAULT_TIMEZONE = "America/New_York"
+ENV_TIMEZONE = "ELOQUA_TIMEZONE"
 
 
 @dataclass(frozen=True)
@@ -113,3 +120,36 @@ class EloquaSettings:
             raise ConfigurationError(
                 f"Eloqua {method} needs {', '.join(missing)}: set them in the environment")
         return self
+
+
+def instance_timezone(env: Mapping[str, str] | None = None) -> ZoneInfo:
+    """The Eloqua instance's time zone: ``$ELOQUA_TIMEZONE`` > ``[eloqua] timezone`` > ``America/New_York``.
+
+    Eloqua exports and imports every non-system date in this zone whatever ``areSystemTimestampsInUTC`` says;
+    the lake holds them in UTC. Both directions convert through this one function. A name that is not an IANA
+    zone raises a one-line ConfigurationError.
+    """
+    env = os.environ if env is None else env
+    source, name = ENV_TIMEZONE, env.get(ENV_TIMEZONE, "").strip()
+    if not name:
+        source, name = "[eloqua] timezone", _luigi_option("eloqua", "timezone")
+    if not name:
+        return ZoneInfo(DEFAULT_TIMEZONE)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"{source} = {name!r} is not an IANA time zone: set the zone of the Eloqua instance,"
+            f" e.g. {DEFAULT_TIMEZONE} or Europe/Paris") from None
+
+
+def _luigi_option(section: str, option: str) -> str:
+    """``[section] option`` of the Luigi config when Luigi is loaded with one, else ''."""
+    try:
+        from luigi.configuration import get_config
+    except ImportError:  # the client works without Luigi (scripts, the bench)
+        return ""
+    config = get_config()
+    if not config.has_option(section, option):
+        return ""
+    return str(config.get(section, option) or "").strip()
