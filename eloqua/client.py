@@ -644,12 +644,15 @@ class EloquaClient:
     # ------------------------------------------------------------------ import data
 
     def post_import_data(self, import_uri: str, data: Sequence[Mapping[str, Any]] | str | bytes, *,
-                         content_type: str | None = None) -> dict[str, Any] | None:
+                         content_type: str | None = None,
+                         retry: RetryPolicy | None = None) -> dict[str, Any] | None:
         """POST rows to ``{import uri}/data``: a list of dicts (JSON) or CSV text (``text/csv``, header
         first).
 
         Returns None on 204, or the sync Eloqua started (201, when the definition triggers on import). One
-        POST must stay under 32 MB (Eloqua answers 404 above it): chunk larger payloads.
+        POST must stay under 32 MB (Eloqua answers 404 above it): chunk larger payloads. ``retry`` replaces
+        the client's policy: a retried POST whose first answer was lost stages its rows twice, so a caller
+        that must know exactly what is staged passes ``RetryPolicy(max_attempts=1)`` and decides itself.
         """
         if isinstance(data, (str, bytes)):
             body = data.encode() if isinstance(data, str) else data
@@ -661,7 +664,7 @@ class EloquaClient:
             raise ValueError(
                 f"import POST of {len(body)} bytes exceeds Eloqua's 32 MB limit: send smaller chunks")
         uri = import_uri.rstrip("/") + "/data"
-        return self._send("POST", self.url(uri), what=f"POST {uri}", body=body,
+        return self._send("POST", self.url(uri), what=f"POST {uri}", body=body, policy=retry,
                           headers={"Content-Type": f"{content_type}; charset=utf-8"}, parse=_json)
 
     def delete_import_data(self, import_uri: str) -> None:
