@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import luigi
 
+from luigi_tasks import timings  # noqa: F401  (registers the handlers that record every task's timing)
 from luigi_tasks.config import nightly
 from luigi_tasks.extract import DataDayParameter, ExtractAll
 from luigi_tasks.spark_tasks import CampaignResponses, ContactWashing, HardBounces, LeadScoring

@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.seaweed",
     "tests.fixtures.luigid",
     "tests.fixtures.spark_cluster",
+    "tests.fixtures.chromium",
 ]
