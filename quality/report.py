@@ -104,6 +104,8 @@ class Gate:
     failed_expectations: tuple[str, ...] = ()
     initial_load_approved: bool | None = None
     data_docs_url: str | None = None
+    initial_load: bool = False
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,19 @@ class _Reader:
                  for c in counts]
         return tuple(sorted(pairs, key=lambda p: (-p[1], p[0])))
 
+    def rejection_reasons(self, url: str) -> tuple[tuple[str, int], ...]:
+        """Eloqua's reject messages with their status codes (``message (ELQ-00107)``), most frequent first."""
+        fs, path = self.lake.fs_path(url)
+        with self.lake.io_errors(url, "read"):
+            data = pads.dataset(path, filesystem=fs, format="parquet")
+            columns = [c for c in ("message", "statusCode") if c in data.schema.names]
+            table = data.to_table(columns=columns).to_pylist() if columns else []
+        reasons = Counter(
+            " ".join(filter(None, [str(r.get("message") or "(no message)"),
+                                   f"({r['statusCode']})" if r.get("statusCode") else None]))
+            for r in table)
+        return tuple(sorted(reasons.items(), key=lambda p: (-p[1], p[0])))
+
     def source_url(self, source: str, day: dt.date) -> str:
         """Where the day's extract of ``source`` (``contacts``, ``activities/<Type>``, a custom object) is."""
         if source.startswith("activities/"):
@@ -248,36 +263,43 @@ class _Reader:
             return Gate(MISSING)
         named = [u for u in candidates if u.rsplit("/", 1)[1] in _GATE_RESULT_NAMES]
         doc = self.lake.read_json((named or candidates)[0])
-        success = doc.get("success")
         approved = doc.get("initial_load_approved")
+        message = doc.get("message")
         return Gate(
-            PASSED if success is True else FAILED,
+            PASSED if doc.get("success") is True else FAILED,
             tuple(_failed_expectations(doc)),
             approved if isinstance(approved, bool) else None,
             self._data_docs_url(doc),
+            doc.get("initial_load") is True,
+            message if isinstance(message, str) and message else None,
         )
 
     def _data_docs_url(self, doc: dict[str, Any]) -> str | None:
         """The gate's own Data Docs page when it names one on this lake, else the site's index if present."""
-        for key in ("data_docs_url", "data_docs", "data_docs_urls"):
+        for key in ("data_docs_page", "data_docs_index", "data_docs_url", "data_docs"):
             value = doc.get(key)
             urls = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else [value]
             for url in urls:
                 if isinstance(url, str) and url:
-                    url = "file://" + url if url.startswith("/") else url
+                    # jobs/gate.py names the page as Spark sees it (s3a://); a bare path is a local file
+                    url = "file://" + url if url.startswith("/") else url.replace("s3a://", "s3://", 1)
                     if url.startswith(self.lake.url + "/") and self.lake.exists(url):
                         return url
         index = f"{self.layout.data_docs()}/index.html"
         return index if self.lake.exists(index) else None
 
-    def load(self, pipeline: str, day: dt.date, gate: Gate) -> Load:
+    def load(self, pipeline: str, day: dt.date, gate: Gate, load_failed: bool = False) -> Load:
+        """The receipt of ``eloqua.imports`` (status ``success``, ``warning`` or ``empty``; rows staged and
+        rejected) and the rejected rows; ``load_failed``: a load task of the pipeline failed."""
         receipt = self.lake.read_json(self.layout.loaded_receipt(pipeline, day), default=None)
         rejects_url = self.layout.rejects(pipeline, day)
         rejects = self.dataset(rejects_url)
         rejected = rejects.rows if rejects.state != MISSING else None
-        top = self.value_counts(rejects_url, ("message", "Message"))[:TOP_REASONS] if rejected else ()
+        top = self.rejection_reasons(rejects_url)[:TOP_REASONS] if rejected else ()
         if receipt is None:
-            return Load(SKIPPED if gate.state == FAILED else MISSING, rejected=rejected, top_rejections=top)
+            # eloqua.imports writes no receipt for a sync that ended in error: the failed task tells.
+            state = SKIPPED if gate.state == FAILED else FAILED if load_failed else MISSING
+            return Load(state, rejected=rejected, top_rejections=top)
         status = str(receipt.get("status") or "").lower() or None
         if rejected is None:
             rejected = _first_int(receipt, "rows_rejected", "rejected", "rejected_rows")
@@ -318,6 +340,7 @@ class _Reader:
             quarantine = self.dataset(quarantine_url)
             reasons = self.value_counts(quarantine_url, ("reason",)) if detail and quarantine.rows else ()
             gate = self.gate(pipeline, day)
+            own_tasks = tuple(t for t in tasks if _belongs_to(t, pipeline))
             pipelines.append(PipelineNight(
                 pipeline=pipeline,
                 extracted=tuple(extracted),
@@ -326,8 +349,9 @@ class _Reader:
                 quarantine=quarantine,
                 quarantine_reasons=reasons,
                 gate=gate,
-                load=self.load(pipeline, day, gate),
-                tasks=tuple(t for t in tasks if _belongs_to(t, pipeline)),
+                load=self.load(pipeline, day, gate, any(
+                    t.status == FAILED and "load" in t.family.lower() for t in own_tasks)),
+                tasks=own_tasks,
             ))
         return Night(day, tuple(pipelines), tasks, self.lake.exists(self.layout.report(day)))
 
@@ -642,6 +666,8 @@ def _dataset_cell(stage: str, data: Dataset) -> str:
 
 
 def _gate_words(gate: Gate) -> str:
+    if gate.state == FAILED and gate.initial_load and not gate.initial_load_approved and not gate.failed_expectations:
+        return "FAILED: initial load not approved"
     return {PASSED: "passed", FAILED: "FAILED", MISSING: "missing"}.get(gate.state, gate.state)
 
 
@@ -711,7 +737,7 @@ def _pipeline_section(p: PipelineNight, report_url: str) -> str:
     docs = (f' <a href="{_e(_relative(report_url, gate.data_docs_url))}">Data Docs</a>'
             if gate.data_docs_url else "")
     approval = ""
-    if gate.initial_load_approved is not None:
+    if gate.initial_load:
         verb = "approved" if gate.initial_load_approved else "not approved"
         approval = f' <span class="small">initial load {verb}</span>'
     failed = "".join(f"<li>{_e(x)}</li>" for x in gate.failed_expectations)
@@ -740,6 +766,7 @@ def _pipeline_section(p: PipelineNight, report_url: str) -> str:
       <h3>Quality gate</h3>
       <p>{_badge(gate.state, _gate_words(gate))}{docs}{approval}</p>
       {f'<p>Failed expectations:</p><ul class="failed">{failed}</ul>' if failed else ''}
+      {f'<p class="small">{_e(gate.message)}</p>' if gate.message and gate.state == FAILED else ''}
     </div>
     <div><h3>Load into Eloqua</h3>
       <p>{_badge(load.state, _load_words(load))}{figures}</p>

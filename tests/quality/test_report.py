@@ -77,18 +77,24 @@ def _raw(layout: LakeLayout, day: dt.date, contacts: int, activities: dict[str, 
     _parquet(layout, layout.raw_custom_object("sfdc_campaigns", day), 4, manifest={"mode": "full"})
 
 
-def _gate(layout: LakeLayout, pipeline: str, day: dt.date, failed: list[dict[str, Any]]) -> None:
+def _gate(layout: LakeLayout, pipeline: str, day: dt.date, failed: list[str]) -> None:
+    """``quality/<p>/run_date=D/result.json`` as jobs/gate.py writes it (without the checkpoint result)."""
+    page = f"{layout.data_docs()}/validations/{pipeline}/{day.isoformat()}/20261128T020000Z/payload.html"
     _json(f"{layout.quality(pipeline, day)}/result.json", {
-        "pipeline": pipeline, "run_date": day.isoformat(), "success": not failed, "failed_expectations": failed,
-        "initial_load_approved": False,
-        "data_docs_url": f"{layout.data_docs()}/validations/{pipeline}/{day.isoformat()}.html"})
+        "pipeline": pipeline, "run_date": day.isoformat(), "success": not failed,
+        "checkpoint_success": not failed, "failed_expectations": failed, "initial_load": False,
+        "initial_load_approved": False, "payload": layout.import_ready(pipeline, day),
+        "data_docs_page": page, "data_docs_index": f"{layout.data_docs()}/index.html",
+        "message": f"gate {pipeline} {day}: failed {', '.join(failed)}; Data Docs: {page}" if failed else None})
 
 
 def _receipt(layout: LakeLayout, pipeline: str, day: dt.date, staged: int, rejected: int) -> None:
+    """``loaded/<p>/run_date=D/receipt.json`` as eloqua.imports writes it (the fields the report reads)."""
     _json(layout.loaded_receipt(pipeline, day), {
-        "pipeline": pipeline, "run_date": day.isoformat(), "status": "warning" if rejected else "success",
+        "format": 1, "pipeline": pipeline, "run_date": day.isoformat(), "payload_rows": staged,
         "definition_uri": "/contacts/imports/9", "sync_uri": f"/syncs/{staged}",
-        "rows_staged": staged, "rows_rejected": rejected})
+        "status": "warning" if rejected else "success", "rows_staged": staged, "rows_rejected": rejected,
+        "rejects": layout.rejects(pipeline, day) if rejected else None})
 
 
 ACTIVITIES_D2 = {"Bounceback": 3, "EmailOpen": 12, "EmailClickthrough": 5, "FormSubmit": 2, "WebVisit": 7}
@@ -121,13 +127,15 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> LakeLayout:
              {"ResponseId": ["r1", "r2", "r3"], "reason": reasons})
     _gate(layout, "contact_washing", D2, [])
     _gate(layout, "hard_bounces", D2, [])
-    _gate(layout, "lead_scoring", D2, [
-        {"expectation_type": "expect_column_values_to_be_in_set", "column": "LeadRating", "unexpected_count": 2}])
+    _gate(layout, "lead_scoring", D2, ["expect_column_values_to_be_in_set(LeadRating)"])
     _receipt(layout, "contact_washing", D2, 25, 0)
     _receipt(layout, "hard_bounces", D2, 3, 2)
     _parquet(layout, layout.rejects("hard_bounces", D2), 2, {
-        "EmailAddress": ["x@", "y@"], "message": [UNKNOWN_EMAIL, UNKNOWN_EMAIL], "statusCode": ["ELQ-00107"] * 2})
-    docs = Path(local_path(f"{layout.data_docs()}/validations/lead_scoring/{D2.isoformat()}.html"))
+        "EmailAddress": ["x@", "y@"], "HardBouncedAt": ["2026-11-27 08:00:00"] * 2, "IsBounced": ["true"] * 2,
+        "message": [UNKNOWN_EMAIL, UNKNOWN_EMAIL], "statusCode": ["ELQ-00107"] * 2, "recordIndex": [1, 3],
+        "invalidFields": [["EmailAddress"], ["EmailAddress"]]})
+    docs = Path(local_path(
+        f"{layout.data_docs()}/validations/lead_scoring/{D2.isoformat()}/20261128T020000Z/payload.html"))
     docs.parent.mkdir(parents=True)
     docs.write_text("<html><body><h1>lead_scoring validation</h1></body></html>")
     _task(layout, D2, "ContactsSnapshot", {}, "done", "02:00:00", 42.5)
@@ -236,8 +244,8 @@ def test_gate_outcomes_and_failures_are_shown_in_words_and_colour(visit: Any) ->
     assert statuses == {"contact_washing": "OK", "hard_bounces": "FAILED", "lead_scoring": "FAILED",
                         "campaign_responses": "stages missing"}
     text = _text(visit.dom)
-    assert "expect_column_values_to_be_in_set (LeadRating): 2 unexpected" in text
-    assert f"{UNKNOWN_EMAIL} 2" in text
+    assert "Failed expectations: expect_column_values_to_be_in_set(LeadRating)" in text
+    assert f"{UNKNOWN_EMAIL} (ELQ-00107) 2" in text
     assert f"{REASON_UNKNOWN_CAMPAIGN_ID} 2 {REASON_NULL_CAMPAIGN_ID} 1" in text
 
 
@@ -257,7 +265,7 @@ def test_both_nights_are_in_the_trend_table(visit: Any) -> None:
 def test_data_docs_link_is_relative_and_resolves(lake: LakeLayout, visit: Any, written: str) -> None:
     docs = [h for h in _cells(visit.dom).links if "data_docs" in h]
     # only lead_scoring's validation page exists in this lake: the passed gates' pages are not linked
-    assert docs == [f"../../quality/data_docs/validations/lead_scoring/{D2.isoformat()}.html"]
+    assert docs == [f"../../quality/data_docs/validations/lead_scoring/{D2.isoformat()}/20261128T020000Z/payload.html"]
     target = (Path(local_path(written)).parent / docs[0]).resolve()
     assert target.is_file()
 
