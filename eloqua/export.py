@@ -14,8 +14,10 @@ pages are in flight at once, never more than ``concurrency``: memory depends on 
 size.
 
 Types: '' -> null; ``int`` from digits (``12.0`` accepted); ``boolean`` from true/false/1/0; ``timestamp``
-from Eloqua's ``YYYY-MM-DD HH:MM:SS[.fffffff]`` (UTC, ``areSystemTimestampsInUTC``) to ``timestamp[us,
-tz=UTC]``.
+from Eloqua's ``YYYY-MM-DD HH:MM:SS[.fffffff]`` to ``timestamp[us, tz=UTC]``: system timestamps are UTC
+(``areSystemTimestampsInUTC``), the contract's ``instance_time`` columns are local times of the instance's
+time zone (``eloqua.settings.instance_timezone``) converted to UTC here. Day windows are UTC:
+:func:`window_filter` writes the bounds of a window on an instance-time field in that zone.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any, Literal
 
 import numpy as np
@@ -46,6 +49,7 @@ from contract.objects import EloquaObject, LogicalType
 from eloqua.client import MAX_DATA_LIMIT, EloquaClient, uri_id
 from eloqua.errors import ConversionError, EloquaError, ExportIncomplete, MalformedResponse, one_line
 from eloqua.progress import NullProgress, Progress, progress_for
+from eloqua.settings import instance_timezone
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,7 @@ PART_PREFIX = "part-"
 PART_RE = re.compile(r"^part-(\d{10})\.parquet$")
 TMP_PREFIX = ".tmp-part-"
 UTC_US = pa.timestamp("us", tz="UTC")
+INSTANCE_TIME_ZONE = b"eloqua.instance_time_zone"
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -67,9 +72,28 @@ def arrow_type(logical: LogicalType) -> pa.DataType:
     return _ARROW_TYPES[logical]
 
 
-def arrow_schema(obj: EloquaObject) -> pa.Schema:
-    """The raw Parquet schema of ``obj``: its contract columns in order, all nullable."""
-    return pa.schema([pa.field(c.name, arrow_type(c.type), nullable=True) for c in obj.columns])
+def arrow_schema(obj: EloquaObject, timezone: tzinfo | str | None = None) -> pa.Schema:
+    """The raw Parquet schema of ``obj``: its contract columns in order, all nullable.
+
+    Columns Eloqua prints in the instance's time zone (``instance_time``) carry that zone (``timezone``, by
+    default :func:`eloqua.settings.instance_timezone`) in their field metadata, so the page decoders read
+    them as local times and store UTC; the decoded tables and part files carry no such metadata. A UTC
+    instance needs no conversion and gets a schema without metadata.
+    """
+    name = str(timezone if timezone is not None else instance_timezone())
+    local = None if name.upper() in ("UTC", "ETC/UTC") else {INSTANCE_TIME_ZONE: name}
+    return pa.schema([pa.field(c.name, arrow_type(c.type), nullable=True,
+                               metadata=local if c.instance_time else None) for c in obj.columns])
+
+
+def _without_metadata(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([f.remove_metadata() for f in schema]).remove_metadata()
+
+
+def _instance_zone(target: pa.Field) -> str | None:
+    """The time zone a column's values are printed in, when not UTC (see :func:`arrow_schema`)."""
+    zone = (target.metadata or {}).get(INSTANCE_TIME_ZONE)
+    return zone.decode() if zone else None
 
 
 def part_name(offset: int) -> str:
@@ -108,7 +132,8 @@ class PageDecoder:
     """
 
     def __init__(self, schema: pa.Schema, memory_pool: pa.MemoryPool | None = None) -> None:
-        self.schema = schema
+        self.fields = list(schema)  # with the instance-time zones of arrow_schema, for the conversion
+        self.schema = _without_metadata(schema)
         self.memory_pool = memory_pool
         item = pa.struct([pa.field(f.name, pa.string()) for f in schema])
         self._page_options = pajson.ParseOptions(
@@ -214,7 +239,7 @@ class PageDecoder:
 
     def _typed(self, columns: list[pa.Array | pa.ChunkedArray], offset: int) -> pa.Table:
         typed = [pa.chunked_array(self._convert(column, f, offset), type=f.type)
-                 for column, f in zip(columns, self.schema, strict=True)]
+                 for column, f in zip(columns, self.fields, strict=True)]
         return pa.Table.from_arrays(typed, schema=self.schema)
 
     def _convert(self, column: pa.Array | pa.ChunkedArray, target: pa.Field, offset: int) -> list[pa.Array]:
@@ -327,8 +352,10 @@ _FALSE = pa.scalar(False)
 def convert_column(strings: pa.Array, target: pa.Field, offset: int = 0,
                    memory_pool: pa.MemoryPool | None = None) -> pa.Array:
     """One column of Eloqua strings -> ``target.type``; '' is null. ConversionError names the first bad
-    value."""
-    converted = _try_convert(strings, target.type, memory_pool)
+    value. A timestamp column whose field names an instance time zone (:func:`arrow_schema`) holds local
+    times: they are converted to UTC, a repeated local time (the hour the clock falls back) read as its first
+    occurrence, as Eloqua's text carries no offset to tell them apart."""
+    converted = _try_convert(strings, target.type, memory_pool, _instance_zone(target))
     if converted is not None:
         return converted
     raise _conversion_error(strings, target, offset)
@@ -343,8 +370,10 @@ def _blank_to_null(strings: pa.Array, pool: pa.MemoryPool | None) -> pa.Array:
     return pc.if_else(valid, strings, _NULL_STRING, memory_pool=pool)
 
 
-def _try_convert(strings: pa.Array, kind: pa.DataType, pool: pa.MemoryPool | None = None) -> pa.Array | None:
-    """``strings`` as ``kind`` ('' -> null), or None when some value does not convert."""
+def _try_convert(strings: pa.Array, kind: pa.DataType, pool: pa.MemoryPool | None = None,
+                 zone: str | None = None) -> pa.Array | None:
+    """``strings`` as ``kind`` ('' -> null), or None when some value does not convert; timestamps without an
+    offset are wall times in ``zone`` (None: UTC)."""
     if len(strings) == 0:
         return pa.array([], kind)
     if not pa.types.is_string(strings.type):  # a lenient server sent JSON numbers or booleans
@@ -373,8 +402,14 @@ def _try_convert(strings: pa.Array, kind: pa.DataType, pool: pa.MemoryPool | Non
         def short() -> pa.Array:  # Eloqua may write 7 fractional digits; Arrow parses at most 6
             return pc.replace_substring_regex(trimmed(), r"(\.\d{6})\d+", r"\1", memory_pool=pool)
 
-        attempts = [lambda: cast(cast(values, naive), kind),  # 'YYYY-MM-DD HH:MM:SS[.fff]', already UTC
-                    lambda: cast(cast(short(), naive), kind),
+        def located(wall: pa.Array) -> pa.Array:  # naive wall times in ``zone`` -> ``kind`` (UTC)
+            if zone is None:
+                return cast(wall, kind)
+            return cast(pc.assume_timezone(wall, timezone=zone, ambiguous="earliest", nonexistent="latest",
+                                           memory_pool=pool), kind)
+
+        attempts = [lambda: located(cast(values, naive)),  # 'YYYY-MM-DD HH:MM:SS[.fff]'
+                    lambda: located(cast(short(), naive)),
                     lambda: cast(cast(short(), aware), kind)]  # values carrying Z or an offset
     else:
         raise TypeError(f"unsupported raw column type {kind}")
@@ -649,7 +684,8 @@ def export_to_parquet(
             if error is not None:
                 raise error
         if total == 0 and not paths:
-            paths[0] = write_part(filesystem, staging_dir, 0, schema.empty_table(), compression)
+            paths[0] = write_part(filesystem, staging_dir, 0, _without_metadata(schema).empty_table(),
+                                  compression)
     finally:
         progress.close()
 
@@ -667,19 +703,27 @@ def export_to_parquet(
 
 
 def window_filter(statement: str, start: dt.datetime | dt.date | str,
-                  end: dt.datetime | dt.date | str) -> str:
-    """EEL for ``start <= statement < end`` with Eloqua's ``'YYYY-MM-DD HH:MM:SS'`` literals (UTC)."""
-    return f"'{statement}' >= '{_eel_time(start)}' AND '{statement}' < '{_eel_time(end)}'"
+                  end: dt.datetime | dt.date | str, timezone: tzinfo | None = None) -> str:
+    """EEL for ``start <= statement < end`` with Eloqua's ``'YYYY-MM-DD HH:MM:SS'`` literals.
+
+    ``start``/``end`` are UTC (naive, aware, or dates meaning UTC midnight). Eloqua reads a literal in the
+    clock of the field it is compared with: pass the instance's ``timezone`` for an ``instance_time`` field
+    and the literals are the UTC bounds expressed in that zone; None writes UTC (system timestamps exported
+    with ``areSystemTimestampsInUTC``).
+    """
+    return (f"'{statement}' >= '{_eel_time(start, timezone)}' AND "
+            f"'{statement}' < '{_eel_time(end, timezone)}'")
 
 
-def _eel_time(value: dt.datetime | dt.date | str) -> str:
+def _eel_time(value: dt.datetime | dt.date | str, timezone: tzinfo | None = None) -> str:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return f"{value.isoformat()} 00:00:00"
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(timezone or dt.UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def export_entity(client: EloquaClient, obj: EloquaObject) -> str:

@@ -89,9 +89,11 @@ from eloqua.export import (
     export_to_parquet,
     scan_parts,
     start_export,
+    window_filter,
     write_part,
 )
 from eloqua.progress import progress_for
+from eloqua.settings import instance_timezone
 from jobs._common import load_settings
 from luigi_tasks.config import ConfigError, S3Settings, lake_url
 from luigi_tasks.lake import DatasetTarget, Lake, LakeError
@@ -778,7 +780,10 @@ class ExtractCustomObject(_ExtractTask):
             fields = definition_fields(client, obj, export_entity(client, obj))
             if window_column is None:
                 return ExportPlan(fields, None, "full", extra=extra)
-            return ExportPlan(fields, _window(fields[window_column], since, until), "window", window_column,
+            # Windows are UTC days; a window on an instance-time field is written in the instance's clock.
+            zone = instance_timezone() if obj.column(window_column).instance_time else None
+            return ExportPlan(fields, window_filter(fields[window_column], since, until, zone), "window",
+                              window_column,
                               since=_midnight(since), until=_midnight(until), extra=extra)
 
         self._extract(obj, f"SCC {obj.name} {self.date}", plan)

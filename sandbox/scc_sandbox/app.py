@@ -825,6 +825,7 @@ class Sandbox:
             {
                 "as_of": self.store.as_of.isoformat(),
                 "seed": self.store.seed,
+                "timezone": self.store.clock.name,
                 "contacts": self.store.n_contacts,
                 "now": api_ts(self.store.now()),
                 "requests": requests,

@@ -50,6 +50,11 @@ class Field:
     unique: bool = False
     listed: bool = True
     aliases: tuple[str, ...] = ()
+    system: bool = False  # a system timestamp: UTC when a definition asks areSystemTimestampsInUTC
+
+    def in_instance_time(self, system_timestamps_in_utc: bool) -> bool:
+        """Whether an export with that flag prints this date field in the instance's time zone."""
+        return self.data_type == "date" and not (self.system and system_timestamps_in_utc)
 
     @property
     def filter_type(self) -> str:
@@ -157,6 +162,7 @@ _CONTACT_FIELDS: tuple[Field, ...] = (
         100017,
         read_only=True,
         aliases=("{{Contact.CreatedAt}}",),
+        system=True,
     ),
     Field(
         "updated_at",
@@ -167,6 +173,7 @@ _CONTACT_FIELDS: tuple[Field, ...] = (
         100018,
         read_only=True,
         aliases=("{{Contact.UpdatedAt}}",),
+        system=True,
     ),
     _cf("C_Salutation", "Salutation", fid=100019),
     _cf("C_BusPhone", "Business Phone", fid=100020),
@@ -214,6 +221,7 @@ _ACCOUNT_FIELDS: tuple[Field, ...] = (
         200010,
         read_only=True,
         aliases=("{{Account.CreatedAt}}",),
+        system=True,
     ),
     Field(
         "updated_at",
@@ -224,6 +232,7 @@ _ACCOUNT_FIELDS: tuple[Field, ...] = (
         200011,
         read_only=True,
         aliases=("{{Account.UpdatedAt}}",),
+        system=True,
     ),
 )
 
@@ -233,9 +242,9 @@ ACCOUNT_ENTITY = Entity("accounts", "accounts", _ACCOUNT_FIELDS, label="Account"
 # --- activities ---------------------------------------------------------------------------------------------
 
 
-def _act(key: str, statement: str, name: str, data_type: str, fid: int) -> Field:
+def _act(key: str, statement: str, name: str, data_type: str, fid: int, **kw: Any) -> Field:
     internal = statement.strip("{}").split(".", 1)[1]
-    return Field(key, statement, name, internal, data_type, fid, read_only=True)
+    return Field(key, statement, name, internal, data_type, fid, read_only=True, **kw)
 
 
 def _actf(internal: str, data_type: str, fid: int) -> Field:
@@ -248,7 +257,7 @@ def _actf(internal: str, data_type: str, fid: int) -> Field:
 _ACTIVITY_SYSTEM: tuple[Field, ...] = (
     _act("id", "{{Activity.Id}}", "Activity ID", "number", 300001),
     _act("type", "{{Activity.Type}}", "Activity Type", "string", 300002),
-    _act("created_at", "{{Activity.CreatedAt}}", "Activity Date", "date", 300003),
+    _act("created_at", "{{Activity.CreatedAt}}", "Activity Date", "date", 300003, system=True),
     _act("contact_id", "{{Activity.Contact.Id}}", "Contact ID", "number", 300004),
     _act("visitor_id", "{{Activity.Visitor.Id}}", "Visitor ID", "number", 300005),
     _act("visitor_external_id", "{{Activity.Visitor.ExternalId}}", "Visitor External ID", "string", 300006),
@@ -382,6 +391,7 @@ def _custom_object(
             0,
             read_only=True,
             listed=False,
+            system=True,
         ),
         Field(
             "updated_at",
@@ -392,6 +402,7 @@ def _custom_object(
             0,
             read_only=True,
             listed=False,
+            system=True,
         ),
     ]
     ids: dict[str, int] = {}

@@ -1,7 +1,7 @@
 """``scc sandbox serve``: run the local Eloqua Bulk API 2.0 sandbox until SIGINT/SIGTERM.
 
     scc sandbox serve [--host 127.0.0.1] [--port 0] [--contacts 1000] [--seed 1] [--as-of 2026-11-27]
-                      [--data-dir DIR] [--faults FILE] [--sync-delay 1.0]
+                      [--data-dir DIR] [--faults FILE] [--sync-delay 1.0] [--timezone America/New_York]
                       [--site S --user U --password P --client-id ID --client-secret SECRET]
 
 Prints exactly one line, ``Eloqua sandbox listening on http://HOST:PORT``, then serves; exits 0 on a signal
@@ -19,6 +19,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
+from scc_sandbox.clock import DEFAULT_TIMEZONE, UnknownTimeZone, zone
 from scc_sandbox.faults import FaultSpecError
 from scc_sandbox.store import StoreError
 
@@ -56,6 +57,14 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _timezone(text: str) -> str:
+    try:
+        zone(text)
+    except UnknownTimeZone as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="scc sandbox", description="Local Eloqua Bulk API 2.0 sandbox.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -68,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, default=None, help="keep the store here (default: temporary)")
     serve.add_argument("--faults", type=Path, default=None, help="fault-injection JSON file")
     serve.add_argument("--sync-delay", type=_seconds, default=1.0, help="seconds pending and active")
+    serve.add_argument(
+        "--timezone",
+        type=_timezone,
+        default=DEFAULT_TIMEZONE,
+        help="the instance's time zone custom dates are exported and imported in (IANA name)",
+    )
     for name in ("site", "user", "password", "client-id", "client-secret"):
         serve.add_argument(f"--{name}", default=None)
     return parser
@@ -100,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             password=args.password,
             client_id=args.client_id,
             client_secret=args.client_secret,
+            timezone=args.timezone,
         )
     except (StoreError, FaultSpecError) as exc:
         print(f"scc sandbox: {exc}", file=sys.stderr)

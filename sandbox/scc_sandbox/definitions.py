@@ -22,6 +22,7 @@ from scc_sandbox.catalog import (
     canonical_activity_type,
     member_list,
 )
+from scc_sandbox.clock import Clock
 from scc_sandbox.formats import parse_duration, parse_timestamp
 
 MAX_EXPORT_FIELDS = 250
@@ -139,11 +140,20 @@ class CompiledFilter:
     predicate: Callable[[Mapping[str, Any]], bool] | None
     fields: tuple[Field, ...]  # columns the predicate reads (id first when EXISTS is used)
     activity_types: tuple[str, ...]  # types an activity export can match
-    date_bounds: tuple[datetime | None, datetime | None]  # CreatedAt bounds implied by the filter (inclusive)
+    date_bounds: tuple[datetime | None, datetime | None]  # CreatedAt bounds (UTC, inclusive) of the filter
+    instance_time: frozenset[str] = frozenset()  # keys of date fields the predicate reads in instance time
 
 
-def compile_definition_filter(text: str | None, entity: Entity) -> CompiledFilter:
-    """Parse and compile ``text`` for ``entity``; raise ``eel.EELError`` or ``ValueError`` (a constraint)."""
+def compile_definition_filter(
+    text: str | None, entity: Entity, clock: Clock | None = None, system_timestamps_in_utc: bool = False
+) -> CompiledFilter:
+    """Parse and compile ``text`` for ``entity``; raise ``eel.EELError`` or ``ValueError`` (a constraint).
+
+    With ``clock``, each date field is read in the clock its export prints it in (custom dates in the
+    instance's time zone; system timestamps too unless ``system_timestamps_in_utc``), so a literal means
+    what the client sees in the data; the predicate then expects those fields' row values (keys in
+    ``instance_time``) as naive local times. Without, every date is compared in UTC (validation only).
+    """
     if not text or not text.strip():
         return CompiledFilter(None, (), ACTIVITY_TYPES, (None, None))
     expr = eel.parse(text)
@@ -175,11 +185,16 @@ def compile_definition_filter(text: str | None, entity: Entity) -> CompiledFilte
             )
         used["id"] = id_field
 
-    def resolve(statement: str) -> tuple[str, str] | None:
+    local: set[str] = set()
+
+    def resolve(statement: str) -> eel.Resolved | None:
         f = entity.resolve(statement)
         if f is None:
             return None
         used.setdefault(f.key, f)
+        if clock is not None and f.in_instance_time(system_timestamps_in_utc):
+            local.add(f.key)
+            return f.key, f.filter_type, clock.tz
         return f.key, f.filter_type
 
     def exists(statement: str) -> Callable[[Mapping[str, Any]], bool]:
@@ -192,7 +207,14 @@ def compile_definition_filter(text: str | None, entity: Entity) -> CompiledFilte
     bounds: tuple[datetime | None, datetime | None] = (None, None)
     if entity is ACTIVITY_ENTITY:
         types, bounds = _activity_scope(expr)
-    return CompiledFilter(predicate, tuple(used.values()), types, bounds)
+        if "created_at" in local:
+            # Bounds in local time (or UTC for offset literals): a day's margin covers any UTC offset.
+            lo, hi = bounds
+            bounds = (
+                None if lo is None else lo - timedelta(days=1),
+                None if hi is None else hi + timedelta(days=1),
+            )
+    return CompiledFilter(predicate, tuple(used.values()), types, bounds, frozenset(local))
 
 
 def _activity_scope(expr: eel.Expr) -> tuple[tuple[str, ...], tuple[datetime | None, datetime | None]]:

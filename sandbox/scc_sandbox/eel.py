@@ -48,7 +48,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 __all__ = [
@@ -386,12 +386,17 @@ _INT_LITERAL = re.compile(r"[+-]?\d+")
 _BOOLEAN_LITERALS = {"true": True, "1": True, "false": False, "0": False}
 
 
+Resolved = tuple[str, str] | tuple[str, str, tzinfo | None]
+
+
 def _fold(value: Any) -> str:
     """Collation key: case-insensitive, trailing spaces ignored ('' means blank)."""
     return (value if isinstance(value, str) else str(value)).rstrip(" ").casefold()
 
 
-def _parse_date(literal: str) -> datetime | None:
+def _parse_date(literal: str, clock: tzinfo | None = None) -> datetime | None:
+    """A date literal as a naive datetime in the field's clock: literals without an offset are read in that
+    clock; ``Z`` / ``+hh:mm`` literals are converted to it (``clock`` None: the field's clock is UTC)."""
     m = _DATE_LITERAL.fullmatch(literal.strip())
     if m is None:
         return None
@@ -414,6 +419,8 @@ def _parse_date(literal: str) -> datetime | None:
         if hours > 23 or minutes > 59:
             return None
         value -= sign * timedelta(hours=hours, minutes=minutes)
+    if zone and clock is not None:
+        value = value.replace(tzinfo=UTC).astimezone(clock).replace(tzinfo=None)
     return value
 
 
@@ -461,7 +468,7 @@ def _literal_error(node: Compare, data_type: str, expected: str) -> EELError:
 
 
 def _compile_compare(
-    node: Compare, negated: bool, resolve: Callable[[str], tuple[str, str] | None]
+    node: Compare, negated: bool, resolve: Callable[[str], Resolved | None]
 ) -> Predicate:
     resolved = resolve(node.field)
     if resolved is None:
@@ -469,7 +476,8 @@ def _compile_compare(
             f"filter: unknown field '{node.field}' in filter at position {node.position}: "
             "use a statement listed by the entity's /fields endpoint"
         )
-    key, data_type = resolved
+    key, data_type = resolved[0], resolved[1]
+    clock = resolved[2] if len(resolved) > 2 else None
     op = node.op
 
     if op in ("=", "!=") and node.literal.strip(" ") == "":
@@ -524,7 +532,7 @@ def _compile_compare(
         else:
             raise _literal_error(node, "number", "digits such as '42' or '3.5'")
     elif data_type == "date":
-        literal_value = _parse_date(node.literal)
+        literal_value = _parse_date(node.literal, clock)
         if literal_value is None:
             raise _literal_error(
                 node, "date", "'YYYY-MM-DD HH:MM:SS', 'YYYY-MM-DD' or 'YYYY-MM-DDTHH:MM:SSZ'"
@@ -586,13 +594,15 @@ def _flatten(node: And | Or) -> list[Expr]:
 
 def compile_filter(
     expr: Expr,
-    resolve: Callable[[str], tuple[str, str] | None],
+    resolve: Callable[[str], Resolved | None],
     exists: Callable[[str], Callable[[Mapping[str, Any]], bool]] | None = None,
     status: Callable[[str, str], Callable[[Mapping[str, Any]], bool]] | None = None,
 ) -> Callable[[Mapping[str, Any]], bool]:
     """Compile ``expr`` into ``row -> bool``, resolving fields and EXISTS/STATUS once, here.
 
-    ``resolve(statement)`` gives ``(row_key, data_type)`` or None (unknown field -> ``EELError``); the
+    ``resolve(statement)`` gives ``(row_key, data_type)`` or ``(row_key, data_type, clock)`` (a date field read
+    in the time zone ``clock``: rows carry naive local values, and offset literals are converted to it) or None
+    (unknown field -> ``EELError``); the
     predicate reads ``row[row_key]``, so rows must carry every resolved key. ``exists``/``status`` build the
     predicates for ``EXISTS``/``STATUS``; when None, a filter using them raises ``EELError``. Bad literals
     raise here, never per row. The predicate returns a bool.

@@ -7,7 +7,7 @@ INTEGER/REAL, dates as ``YYYY-MM-DD HH:MM:SS.fff`` text (UTC), booleans as 0/1, 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 EXPORT_TS = "%Y-%m-%d %H:%M:%S"
@@ -38,8 +38,18 @@ _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{
 def parse_timestamp(text: str) -> datetime | None:
     """Parse an imported date value (ISO forms, Eloqua's export form, ``M/D/YYYY [h:mm[:ss] [AM|PM]]``).
 
-    Returns naive UTC, or None when the text is not a date. Offsets are converted to UTC.
+    Returns naive UTC, or None when the text is not a date. Offsets are converted to UTC; text without one
+    is taken as UTC (``clock.Clock.from_instance`` reads it in the instance's time zone instead).
     """
+    value = parse_timestamp_aware(text)
+    if value is not None and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def parse_timestamp_aware(text: str) -> datetime | None:
+    """Like :func:`parse_timestamp`, but text with ``Z`` or an offset gives an aware datetime (in that
+    offset) and text without one a naive datetime, left for the caller to place in a clock."""
     text = text.strip()
     m = _TS.fullmatch(text)
     try:
@@ -54,10 +64,13 @@ def parse_timestamp(text: str) -> datetime | None:
                 int(s or 0),
                 int((frac or "0")[:6].ljust(6, "0")),
             )
-            if zone and zone != "Z":
+            if zone == "Z":
+                return value.replace(tzinfo=UTC)
+            if zone:
                 sign = 1 if zone[0] == "+" else -1
                 digits = zone[1:].replace(":", "")
-                value -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+                offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+                return value.replace(tzinfo=timezone(offset))
             return value
         m = _US_DATE.fullmatch(text)
         if m:
@@ -106,8 +119,12 @@ class BadValue(ValueError):
     """An imported value that does not fit its field's data type."""
 
 
-def import_value(value: Any, data_type: str) -> Any:
-    """An imported value in its stored form; blanks (None, '', spaces) become None; BadValue if invalid."""
+def import_value(value: Any, data_type: str, clock: Any = None) -> Any:
+    """An imported value in its stored form; blanks (None, '', spaces) become None; BadValue if invalid.
+
+    Dates without an offset are read in ``clock`` (a ``clock.Clock``: the instance's time zone, as Eloqua
+    reads custom date fields) when given, else as UTC.
+    """
     if value is None:
         return None
     if isinstance(value, bool):
@@ -126,7 +143,7 @@ def import_value(value: Any, data_type: str) -> Any:
         number = float(t)
         return int(number) if number.is_integer() and abs(number) < 2**53 else number
     if data_type == "date":
-        ts = parse_timestamp(text)
+        ts = parse_timestamp(text) if clock is None else clock.from_instance(text)
         if ts is None:
             raise BadValue(text)
         return export_ts(ts)

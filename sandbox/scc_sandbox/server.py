@@ -8,6 +8,7 @@ sb.stop()
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ from typing import Any
 
 from scc_sandbox.app import Reply, Sandbox
 from scc_sandbox.auth import Credentials
+from scc_sandbox.clock import DEFAULT_TIMEZONE, zone
 from scc_sandbox.faults import Faults
 from scc_sandbox.imports import MAX_POST_BYTES
 from scc_sandbox.store import Store
@@ -78,6 +80,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(reply)
 
     def _send(self, reply: Reply, close: bool = False) -> None:
+        if reply.drop and not reply.body:
+            # Fault on a bodiless answer (a 204 data post): the request was handled, its answer is lost.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.send_response(reply.status)
         if reply.status != 204:
             self.send_header("Content-Type", reply.content_type)
@@ -156,12 +164,16 @@ def start_sandbox(
     client_id: str | None = None,
     client_secret: str | None = None,
     activity_cap: int | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> RunningSandbox:
     """Build the store (generating data on first use of ``data_dir``) and serve on a background thread.
 
     ``faults`` is a fault spec (dict) or a path to one; ``data_dir`` None means a temporary directory removed
-    on ``stop()``. Raises ``StoreError`` / ``FaultSpecError`` / ``ValueError`` with a one-line message.
+    on ``stop()``. ``timezone`` is the instance's time zone (IANA name) custom dates are exported and imported
+    in. Raises ``StoreError`` / ``FaultSpecError`` / ``ValueError`` (``UnknownTimeZone``) with a one-line
+    message.
     """
+    zone(timezone)  # an unknown zone fails before a data directory is made
     day = as_of if isinstance(as_of, date) else date.fromisoformat(as_of)
     tmp = None
     if data_dir is None:
@@ -176,7 +188,7 @@ def start_sandbox(
     creds = Credentials.from_env(
         site=site, user=user, password=password, client_id=client_id, client_secret=client_secret
     )
-    store = Store(Path(data_dir), seed, day, contacts)
+    store = Store(Path(data_dir), seed, day, contacts, timezone=timezone)
     app = Sandbox(store, creds, fault_set, sync_delay, activity_cap=activity_cap)
     handler = type("Handler", (_Handler,), {"sandbox": app})
     server = _Server((host, port), handler)

@@ -37,9 +37,11 @@ from scc_sandbox.catalog import (
     Entity,
     Field,
 )
+from scc_sandbox.clock import DEFAULT_TIMEZONE, Clock
 from scc_sandbox.formats import midnight, utcnow
 
 SCHEMA_VERSION = "1"
+_INSTANCE_TIME_SQL = "scc_instance_time"
 _SQL_TYPE = {"number": "NUMERIC", "boolean": "INTEGER"}
 
 
@@ -51,9 +53,12 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def export_sql(f: Field) -> str:
-    """SQL that renders column ``f`` as the string an export prints."""
+def export_sql(f: Field, instance_time: bool = False) -> str:
+    """SQL that renders column ``f`` as the string an export prints; ``instance_time`` renders a date in the
+    instance's time zone (the connection must come from :meth:`Store.connect`)."""
     col = _q(f.key)
+    if instance_time and f.data_type == "date":
+        return f"COALESCE({_INSTANCE_TIME_SQL}({col}), '')"
     if f.data_type == "boolean":
         return f"CASE WHEN {col} IS NULL THEN '' WHEN {col} THEN 'true' ELSE 'false' END"
     if f.data_type == "number":
@@ -137,9 +142,12 @@ def _write_csv(json_data: StagedData, names: Sequence[str], rows_path: Path, idx
 class Store:
     """SQLite-backed rows and API objects for one sandbox data directory."""
 
-    def __init__(self, data_dir: Path, seed: int, as_of: date, contacts: int) -> None:
+    def __init__(
+        self, data_dir: Path, seed: int, as_of: date, contacts: int, timezone: str = DEFAULT_TIMEZONE
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.seed, self.as_of, self.n_contacts = seed, as_of, contacts
+        self.clock = Clock(timezone)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "staged").mkdir(exist_ok=True)
         self.db_path = self.data_dir / "sandbox.sqlite"
@@ -168,6 +176,7 @@ class Store:
 
     def connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.db_path, timeout=60, check_same_thread=False, isolation_level=None)
+        conn.create_function(_INSTANCE_TIME_SQL, 1, self.clock.instance_text, deterministic=True)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
@@ -345,35 +354,48 @@ class Store:
         fields: Sequence[tuple[str, Field]],
         filter_fields: Sequence[Field],
         scopes: Sequence[tuple[str, str]] | None = None,
+        instance_time: Iterable[str] = (),
     ) -> Generator[tuple[tuple[Any, ...], str], None, None]:
-        """Yield ``(filter column values, row JSON)`` for every row of ``entity`` in id order.
+        """Yield ``(filter column values, row JSON)`` for every row of ``entity`` in the export order.
 
         ``fields`` are (output name, field) pairs; the JSON object has those names in that order, values as an
-        export prints them. ``scopes`` restricts activities to (type, day) pairs.
+        export prints them, dates whose field key is in ``instance_time`` in the instance's time zone (filter
+        values stay as stored). ``scopes`` restricts activities to (type, day) pairs. The order is a permutation
+        of the ids seeded by ``--seed``, the same for every sync: Eloqua documents no order, so clients must
+        not depend on one, and id order would hide the code that does.
         """
+        local = set(instance_time)
         args: list[Any] = []
         parts = []
         for name, f in fields:
-            parts.append(f"?, {export_sql(f)}")
+            parts.append(f"?, {export_sql(f, f.key in local)}")
             args.append(name)
         json_sql = f"json_object({', '.join(parts)})"
         filter_sql = "".join(f"{_q(f.key)}, " for f in filter_fields)
         n_filter = len(filter_fields)
         base = f"SELECT {filter_sql}{json_sql} FROM {_q(entity.table)}"
+        order = f" ORDER BY {export_order_sql(self.seed)}"
+        if scopes is None:
+            sql, params = base + order, args
+        else:
+            types = sorted({t for t, _d in scopes})
+            days = sorted({d for _t, d in scopes})
+            pairs = set(scopes)
+            if len(pairs) != len(types) * len(days):
+                raise ValueError("activity scopes must be every type of a set on every day of a set")
+            sql = (
+                f"{base} WHERE type IN ({', '.join('?' * len(types))}) "
+                f"AND day IN ({', '.join('?' * len(days))}){order}"
+            )
+            params = [*args, *types, *days]
         conn = self.connect()
         try:
-            queries: list[tuple[str, list[Any]]]
-            if scopes is None:
-                queries = [(base + " ORDER BY id", args)]
-            else:
-                queries = [
-                    (base + " WHERE type = ? AND day = ? ORDER BY id", [*args, t, d]) for t, d in scopes
-                ]
-            for sql, params in queries:
-                cur = conn.execute(sql, params)
-                while batch := cur.fetchmany(2000):
-                    for row in batch:
-                        yield row[:n_filter], row[n_filter]
+            if scopes is not None and not scopes:
+                return
+            cur = conn.execute(sql, params)
+            while batch := cur.fetchmany(2000):
+                for row in batch:
+                    yield row[:n_filter], row[n_filter]
         finally:
             conn.close()
 
@@ -485,6 +507,16 @@ class Store:
 
     def count(self, entity: Entity) -> int:
         return int(self.query(f"SELECT COUNT(*) FROM {_q(entity.table)}")[0][0])
+
+
+def export_order_sql(seed: int) -> str:
+    """SQL of the export order key: a multiplicative hash of ``id`` modulo 2**32 whose multiplier and offset
+    come from the seed, ties (ids equal modulo 2**32) broken by id. An odd multiplier below 2**31 keeps the
+    product inside SQLite's 64-bit integers (activity ids are far above 2**32) and makes the hash a
+    bijection on ids modulo 2**32, so the order is deterministic and unrelated to id order."""
+    multiplier = (1640531527 + 2 * 7919 * int(seed)) % 2147483648 | 1
+    offset = int(seed) * 40503 % 4294967296
+    return f"(((id % 4294967296) * {multiplier} + {offset}) % 4294967296), id"
 
 
 def json_dumps(value: Any) -> str:

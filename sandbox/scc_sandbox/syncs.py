@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scc_sandbox.catalog import ACTIVITY_ENTITY, Entity, entity_for
-from scc_sandbox.definitions import compile_definition_filter, scope_days
+from scc_sandbox.definitions import CompiledFilter, compile_definition_filter, scope_days
 from scc_sandbox.faults import Faults, SyncPlan
 from scc_sandbox.formats import api_ts, filter_value, parse_duration
 from scc_sandbox.imports import apply_import
@@ -212,7 +212,9 @@ class SyncEngine:
         assert entity is not None
         definition = json.loads(sync["definition"])
         fields = [(name, entity.resolve(st)) for name, st in definition["fields"].items()]
-        compiled = compile_definition_filter(definition.get("filter"), entity)
+        in_utc = definition.get("areSystemTimestampsInUTC") is True
+        clock = self.store.clock
+        compiled = compile_definition_filter(definition.get("filter"), entity, clock, in_utc)
         scopes = None
         limit = int(definition.get("maxRecords") or 0) or None
         if entity is ACTIVITY_ENTITY:
@@ -221,22 +223,37 @@ class SyncEngine:
             for t, d in scopes:
                 self.store.ensure_activities(t, date.fromisoformat(d))
             limit = min(limit or self.activity_cap, self.activity_cap)
-        count = self.store.write_staged(sync["id"], self._rows(entity, fields, compiled, scopes, limit))
+        local = [] if clock.is_utc else [f.key for _n, f in fields if f and f.in_instance_time(in_utc)]
+        rows = self._rows(entity, fields, compiled, scopes, limit, local)
+        count = self.store.write_staged(sync["id"], rows)
         with self.store.tx() as conn:
             conn.execute("UPDATE syncs SET rows = ?, data_state = 'ready' WHERE id = ?", (count, sync["id"]))
         self._log(sync["id"], "information", "ELQ-00102", "Successfully exported members to csv file.", count)
         self._log(sync["id"], "information", "ELQ-00131", "Deleted internal staging for data transfer.")
         return "success", {"exported": count}
 
-    def _rows(self, entity: Entity, fields: list[Any], compiled: Any, scopes: Any, limit: int | None) -> Any:
+    def _rows(
+        self,
+        entity: Entity,
+        fields: list[Any],
+        compiled: CompiledFilter,
+        scopes: Any,
+        limit: int | None,
+        instance_time: list[str],
+    ) -> Any:
         predicate = compiled.predicate
+        to_local = self.store.clock.to_instance
         keys = [(f.key, f.filter_type) for f in compiled.fields]
-        rows = self.store.scan(entity, fields, compiled.fields, scopes)
+        local = [f.key for f in compiled.fields if f.key in compiled.instance_time]
+        rows = self.store.scan(entity, fields, compiled.fields, scopes, instance_time)
         n = 0
         try:
             for values, text in rows:
                 if predicate is not None:
                     row = {k: filter_value(v, t) for (k, t), v in zip(keys, values, strict=True)}
+                    for k in local:  # the predicate reads these dates in the instance's time zone
+                        if row[k] is not None:
+                            row[k] = to_local(row[k])
                     if not predicate(row):
                         continue
                 yield text

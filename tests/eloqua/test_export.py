@@ -36,6 +36,7 @@ from eloqua.export import (
 )
 from eloqua.progress import LogProgress, NullProgress
 from eloqua.settings import EloquaSettings
+from tests.support.instance_time import read_back
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = RetryPolicy(max_attempts=8, base_delay=0.05, max_delay=0.3, max_elapsed=60.0)
@@ -62,7 +63,10 @@ def typed(text: str, logical: str):
 
 
 def expected_rows(dump: list[dict], obj: EloquaObject, fields: dict[str, str]) -> list[dict]:
-    return [{c.name: typed(row[fields[c.name]], c.type) for c in obj.columns} for row in dump]
+    """The dump's rows (dates in UTC) as the extract reads them: instance-time columns travel as the
+    instance's wall time, so a value in a fall-back day's repeated hour comes back one hour early."""
+    return [{c.name: read_back(v) if c.instance_time else v
+             for c in obj.columns for v in [typed(row[fields[c.name]], c.type)]} for row in dump]
 
 
 def by_key(rows: list[dict], key: str) -> list[dict]:
@@ -368,9 +372,57 @@ def strings(*values):
      [dt.datetime(2026, 11, 26, 14, 3, 7, tzinfo=dt.UTC)] * 2),  # explicit offsets are honoured
 ])
 def test_exported_strings_convert_to_the_contract_types(logical, values, expected):
-    column = next(c for o in (CONTACTS,) for c in o.columns if c.type == logical)
+    column = next(c for o in (CONTACTS,) for c in o.columns if c.type == logical and not c.instance_time)
     field = arrow_schema(CONTACTS).field(column.name)
     assert convert_column(strings(*values), field).to_pylist() == expected
+
+
+def utc(*parts: int) -> dt.datetime:
+    return dt.datetime(*parts, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(("zone", "text", "expected"), [
+    ("America/New_York", "2026-11-26 09:03:07.120", utc(2026, 11, 26, 14, 3, 7, 120000)),  # EST, UTC-5
+    ("America/New_York", "2026-07-01 20:00:00", utc(2026, 7, 2, 0, 0)),  # EDT, UTC-4: the next UTC day
+    # spring forward (2026-03-08 02:00 EST -> 03:00 EDT): either side of the gap
+    ("America/New_York", "2026-03-08 01:59:59", utc(2026, 3, 8, 6, 59, 59)),
+    ("America/New_York", "2026-03-08 03:00:00", utc(2026, 3, 8, 7, 0)),
+    # fall back (2026-11-01 02:00 EDT -> 01:00 EST): the repeated hour reads as its first occurrence (EDT)
+    ("America/New_York", "2026-11-01 00:59:59", utc(2026, 11, 1, 4, 59, 59)),
+    ("America/New_York", "2026-11-01 01:30:00", utc(2026, 11, 1, 5, 30)),
+    ("America/New_York", "2026-11-01 02:00:00", utc(2026, 11, 1, 7, 0)),
+    ("America/New_York", "2026-11-26T14:03:07Z", utc(2026, 11, 26, 14, 3, 7)),  # an explicit offset wins
+    ("Europe/Paris", "2026-11-26 15:03:07", utc(2026, 11, 26, 14, 3, 7)),
+    ("UTC", "2026-11-26 14:03:07", utc(2026, 11, 26, 14, 3, 7)),
+])
+def test_instance_time_columns_are_read_in_the_instance_zone_and_stored_in_utc(zone, text, expected):
+    schema = arrow_schema(CAMPAIGN_RESPONSES, timezone=zone)
+    assert convert_column(strings(text, ""), schema.field("RespondedAt")).to_pylist() == [expected, None]
+
+
+def test_only_instance_time_columns_carry_the_zone_and_decoded_pages_drop_it():
+    schema = arrow_schema(CONTACTS, timezone="America/New_York")
+    zoned = {f.name for f in schema if f.metadata}
+    assert zoned == {c.name for c in CONTACTS.columns if c.instance_time} == {"HardBouncedAt"}
+    assert not any(f.metadata for f in arrow_schema(CONTACTS, timezone="UTC"))
+    body = page_body([{"UpdatedAt": "2026-11-26 09:00:00", "HardBouncedAt": "2026-11-26 09:00:00"}])
+    table = PageDecoder(schema).decode(body).table
+    assert table.column("UpdatedAt").to_pylist() == [utc(2026, 11, 26, 9, 0)]  # system timestamp: UTC
+    assert table.column("HardBouncedAt").to_pylist() == [utc(2026, 11, 26, 14, 0)]
+    assert not any(f.metadata for f in table.schema)  # part files carry no zone
+
+
+@pytest.mark.parametrize(("zone", "start", "end", "literals"), [
+    # the UTC day 2026-11-01 (the fall-back day) starts in EDT and ends in EST
+    ("America/New_York", dt.date(2026, 11, 1), dt.date(2026, 11, 2), ("2026-10-31 20:00:00", "2026-11-01 19:00:00")),
+    ("America/New_York", dt.date(2026, 3, 8), dt.date(2026, 3, 9), ("2026-03-07 19:00:00", "2026-03-08 20:00:00")),
+    (None, dt.date(2026, 3, 8), dt.date(2026, 3, 9), ("2026-03-08 00:00:00", "2026-03-09 00:00:00")),
+])
+def test_window_filter_writes_utc_bounds_in_the_fields_clock(zone, start, end, literals):
+    from zoneinfo import ZoneInfo
+
+    text = window_filter("{{F}}", start, end, ZoneInfo(zone) if zone else None)
+    assert text == f"'{{{{F}}}}' >= '{literals[0]}' AND '{{{{F}}}}' < '{literals[1]}'"
 
 
 @pytest.mark.parametrize(("column", "bad"), [("ProfileScore", "12.5"), ("ProfileScore", "high"),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -102,3 +104,18 @@ def run_import(
     assert response.status_code == 204, response.text
     sync_uri = sync(sb, uri)
     return sync_uri, wait(sb, sync_uri)
+
+
+def in_instance_time(sb: SandboxHandle, stored: str) -> str:
+    """A date as the dump holds it (UTC) printed as an export prints it in the sandbox's time zone."""
+    if not stored:
+        return stored
+    utc = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    return utc.astimezone(ZoneInfo(sb.timezone)).replace(tzinfo=None).isoformat(" ", "milliseconds")
+
+
+def as_exported(
+    sb: SandboxHandle, row: dict[str, str], instance_time: set[str] | frozenset[str]
+) -> dict[str, str]:
+    """A dumped row (UTC dates) with the columns ``instance_time`` in the sandbox's time zone."""
+    return {k: in_instance_time(sb, v) if k in instance_time else v for k, v in row.items()}
