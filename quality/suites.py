@@ -65,7 +65,7 @@ class ExpectQuarantinedRowsToBeAtMostFractionOfResponses(BatchExpectation):
 
 
 def _param(name: str) -> SuiteParameterDict:
-    return {"$PARAMETER": name}  # type: ignore[return-value]
+    return {"$PARAMETER": name}
 
 
 def expectations(pipeline: str, thresholds: GateThresholds) -> list[gx.expectations.Expectation]:
