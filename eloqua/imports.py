@@ -465,6 +465,7 @@ class _Load:
 
     def _write_receipt(self, state: dict[str, Any], sync: dict[str, Any] | None, payload_rows: int,
                        counts: Mapping[str, int], rejected: int) -> dict[str, Any]:
+        staged = int(counts.get(STAGED_LOG, state.get("rows_posted", 0)))
         receipt = {
             "format": RECEIPT_FORMAT,
             "pipeline": self.payload.pipeline,
@@ -476,8 +477,9 @@ class _Load:
             "status": sync["status"] if sync else "empty",
             "transfer": self.options.transfer,
             "chunks_posted": state.get("chunks_posted", 0),
-            "rows_staged": counts.get(STAGED_LOG, state.get("rows_posted", 0)),
+            "rows_staged": staged,
             "rows_rejected": rejected,
+            "rows_loaded": staged - rejected,
             "rejects": self.rejects_url if rejected else None,
             "log_counts": dict(sorted(counts.items())),
             "timezone": self.zone.key,
