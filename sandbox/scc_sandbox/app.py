@@ -35,7 +35,7 @@ from scc_sandbox.catalog import (
 from scc_sandbox.definitions import Failure, failure, validate_export, validate_import
 from scc_sandbox.faults import STATUS_BODIES, Fault, Faults, FaultSpecError
 from scc_sandbox.formats import api_ts, parse_duration
-from scc_sandbox.imports import MAX_POST_BYTES, MAX_POSTS_PER_SYNC, BadData, parse_posted
+from scc_sandbox.imports import MAX_POST_BYTES, MAX_POSTS_PER_SYNC, BadData, parse_posted, staged_imports
 from scc_sandbox.store import Store, csv_line, json_dumps
 from scc_sandbox.syncs import ACTIVE, SyncEngine
 from scc_sandbox.synth import data_days
@@ -835,6 +835,7 @@ class Sandbox:
                 "max_active_syncs_by_user": dict(engine.max_active_by_user),
                 "syncs": syncs,
                 "imports": imports,
+                "staged_imports": staged_imports(self.store),
                 "faults": self.faults.describe(),
             },
         )

@@ -1,6 +1,7 @@
 """Import data: parsing posted JSON/CSV and applying staged rows to the store when an import sync runs.
 
-Semantics: rows are matched on the identifier field (emails case- and padding-insensitively); a match is
+Semantics: rows are matched on the identifier field (emails case- and padding-insensitively); custom date
+fields are read in the instance's time zone (``clock``); a match is
 updated field by field under ``updateRule`` / ``updateRuleByField`` and gets ``UpdatedAt`` = the sandbox clock
 when a value changed; no match creates a record (contacts need a valid email). Invalid rows are rejected with
 Eloqua's messages and ELQ codes; the identifier field itself is never rewritten.
@@ -87,6 +88,7 @@ def apply_import(
     by_field = definition.get("updateRuleByField") or {}
     multi = bool(definition.get("isUpdatingMultipleMatchedRecords"))
     stamp = export_ts(now)
+    clock = store.clock
     result = ImportResult()
 
     def reject(index: int, row: dict[str, Any], message: str, code: str, invalid: list[str]) -> None:
@@ -110,7 +112,8 @@ def apply_import(
                 if name not in row:
                     continue
                 try:
-                    value = import_value(row[name], f.data_type)
+                    # custom dates are read on the instance's clock; system dates cannot be imported
+                    value = import_value(row[name], f.data_type, clock if f.in_instance_time(True) else None)
                 except BadValue:
                     bad.append(f.internal_name)
                     continue
@@ -173,3 +176,13 @@ def apply_import(
             else:
                 result.unchanged += 1
     return result
+
+
+def staged_imports(store: Store) -> dict[str, dict[str, int]]:
+    """Import data posted and not yet taken by a sync, per definition uri: ``{"posts": n, "rows": m}``
+    (``GET /sandbox/state``: what a load left staged)."""
+    rows = store.query(
+        "SELECT d.entity, d.id, COUNT(*), SUM(p.n_rows) FROM import_posts p JOIN definitions d ON d.id = p.def_id "
+        "WHERE p.sync_id IS NULL GROUP BY d.id ORDER BY d.id"
+    )
+    return {f"/{entity}/imports/{def_id}": {"posts": posts, "rows": int(n or 0)} for entity, def_id, posts, n in rows}

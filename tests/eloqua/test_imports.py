@@ -21,13 +21,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from contract.objects import PAYLOADS
+from contract.objects import CONTACTS, PAYLOADS
 from eloqua.client import EloquaClient, RetryPolicy
 from eloqua.errors import SyncFailed, SyncTimeout
-from eloqua.export import arrow_type
+from eloqua.export import arrow_schema, arrow_type, export, export_to_parquet
 from eloqua.imports import LoadError, LoadOptions, definition_name, load_payload, serialise, state_url
 from eloqua.settings import EloquaSettings
 from lake.storage import Lake, open_lake
@@ -319,26 +320,24 @@ def test_a_payload_needing_more_than_500_posts_fails_before_its_sync(sb: Sandbox
 
 
 @pytest.mark.integration
-def test_time_zone_round_trip_across_the_dst_change(sb: SandboxHandle, lake: Lake) -> None:
+def test_time_zone_round_trip_across_the_dst_change(sb: SandboxHandle, lake: Lake, tmp_path: Path) -> None:
+    """HardBouncedAt leaves the lake in UTC, is written on the instance's clock (EDT, then EST), is held by
+    Eloqua as the right instant, and the extract reads it back equal."""
     targets = clean_contacts(sb, 2)
     instants = [dt.datetime(2026, 10, 31, 16, 0, tzinfo=dt.UTC), dt.datetime(2026, 11, 2, 16, 0, tzinfo=dt.UTC)]
     payload = [{"EmailAddress": t[EMAIL], "HardBouncedAt": at, "IsBounced": True}
                for t, at in zip(targets, instants, strict=True)]
     write_payload(lake, "hard_bounces", payload)
     load(sb, lake, "hard_bounces", timezone=NEW_YORK)
-    statement = PAYLOADS["hard_bounces"].columns[1].statement
+    statement = CONTACTS.column("HardBouncedAt").statement
+    held = {r[EMAIL]: r[statement] for r in sb.dump("contacts")}  # the sandbox's truth, in UTC
+    assert [held[t[EMAIL]] for t in targets] == ["2026-10-31 16:00:00.000", "2026-11-02 16:00:00.000"]
     with client_for(sb) as client:
-        definition = client.create_export("contacts", {
-            "name": "read back", "areSystemTimestampsInUTC": True,
-            "fields": {"EmailAddress": EMAIL, "HardBouncedAt": statement}})
-        sync = client.create_sync(definition["uri"])
-        client.wait_for_sync(sync["uri"], timeout=60)
-        exported = {r["EmailAddress"]: r["HardBouncedAt"] for page in client.iter_sync_data(sync["uri"])
-                    for r in page}
-    shown = [exported[t[EMAIL]][:19] for t in targets]
-    assert shown == ["2026-10-31 12:00:00", "2026-11-02 11:00:00"]  # EDT, then EST: the instance's clock
-    back = [dt.datetime.fromisoformat(s).replace(tzinfo=NEW_YORK).astimezone(dt.UTC) for s in shown]
-    assert back == instants
+        sync_uri = export(client, CONTACTS, timeout=60)
+        result = export_to_parquet(client, sync_uri, arrow_schema(CONTACTS, NEW_YORK), pafs.LocalFileSystem(),
+                                   str(tmp_path / "raw"))
+    read = {r["EmailAddress"]: r["HardBouncedAt"] for r in pq.read_table(result.parts).to_pylist()}
+    assert [read[t[EMAIL]] for t in targets] == instants
 
 
 # ------------------------------------------------------------------------------------------ faults

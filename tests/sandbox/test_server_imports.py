@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.fixtures.sandbox import SandboxHandle
-from tests.sandbox.bulk import create_import, get, post, run_import, sync, wait
+from tests.sandbox.bulk import create_import, export_rows, get, post, run_import, sync, wait
 
 pytestmark = pytest.mark.integration
 
@@ -14,6 +14,7 @@ EMAIL = "{{Contact.Field(C_EmailAddress)}}"
 TITLE = "{{Contact.Field(C_Title)}}"
 CITY = "{{Contact.Field(C_City)}}"
 SCORE = "{{Contact.Field(C_Lead_Profile_Score1)}}"
+BOUNCED_AT = "{{Contact.Field(C_Hard_Bounced_At1)}}"
 FIELDS = {"Email": EMAIL, "Title": TITLE, "City": CITY}
 
 
@@ -277,3 +278,51 @@ def test_import_definition_validation_over_http(sb: SandboxHandle) -> None:
     assert response.status_code == 400
     assert response.json()["failures"][0]["field"] == "identifierFieldName"
     assert post(sb, "/activities/imports", {"name": "i", "fields": {}}).status_code == 404
+
+
+def test_custom_dates_are_imported_on_the_instance_clock(sb: SandboxHandle) -> None:
+    target, other = clean_contacts(sb, 2)
+    fields = {"Email": EMAIL, "Bounced": BOUNCED_AT}
+    data = [{"Email": target[EMAIL], "Bounced": "2026-11-02 11:00:00"},  # EST, UTC-5
+            {"Email": other[EMAIL], "Bounced": "2026-10-31T12:00:00Z"}]  # an explicit offset wins
+    _s, done = run_import(sb, "contacts", fields, "Email", data)
+    assert done["status"] == "success"
+    held = contacts_by_email(sb)  # the dump holds the UTC truth
+    assert (held[target[EMAIL]][BOUNCED_AT], held[other[EMAIL]][BOUNCED_AT]) == (
+        "2026-11-02 16:00:00.000", "2026-10-31 12:00:00.000")
+    exported = {r["Email"]: r["Bounced"] for r in export_rows(sb, "contacts", fields)}
+    assert (exported[target[EMAIL]], exported[other[EMAIL]]) == ("2026-11-02 11:00:00.000", "2026-10-31 08:00:00.000")
+
+
+def test_state_shows_staged_data_until_a_sync_or_a_delete_takes_it(sb: SandboxHandle) -> None:
+    target = clean_contacts(sb, 1)[0]
+    uri = create_import(sb, "contacts", FIELDS, "Email")
+    other = create_import(sb, "contacts", FIELDS, "Email")
+    assert sb.state()["staged_imports"] == {}
+    for title in ("a", "b"):
+        post(sb, f"{uri}/data", [{"Email": target[EMAIL], "Title": title}, {"Email": target[EMAIL]}])
+    post(sb, f"{other}/data", [{"Email": target[EMAIL], "Title": "c"}])
+    assert sb.state()["staged_imports"] == {uri: {"posts": 2, "rows": 4}, other: {"posts": 1, "rows": 1}}
+    assert requests.delete(f"{sb.bulk_url}{other}/data", auth=sb.auth, timeout=10).status_code == 204
+    assert wait(sb, sync(sb, uri))["status"] == "success"
+    assert sb.state()["staged_imports"] == {}
+
+
+def test_a_dropped_answer_to_a_data_post_still_stages_the_rows(sb: SandboxHandle) -> None:
+    target = clean_contacts(sb, 1)[0]
+    uri = create_import(sb, "contacts", FIELDS, "Email")
+    sb.set_faults({"faults": [{"kind": "drop", "route": "POST /contacts/imports/*/data"}]})
+    with pytest.raises(requests.ConnectionError):
+        post(sb, f"{uri}/data", [{"Email": target[EMAIL], "Title": "Lost answer"}])
+    assert sb.state()["staged_imports"] == {uri: {"posts": 1, "rows": 1}}
+    assert wait(sb, sync(sb, uri))["status"] == "success"
+    assert contacts_by_email(sb)[target[EMAIL]][TITLE] == "Lost answer"
+
+
+def test_an_unknown_field_is_refused_with_the_failures_shape(sb: SandboxHandle) -> None:
+    fields = {**FIELDS, "Nope": "{{Contact.Field(C_No_Such_Field)}}"}
+    response = post(sb, "/contacts/imports", {"name": "i", "fields": fields, "identifierFieldName": "Email"})
+    assert response.status_code == 400
+    assert response.json()["failures"] == [{
+        "field": "fields.Nope", "value": "{{Contact.Field(C_No_Such_Field)}}",
+        "constraint": "Must reference an existing Contact field (see the entity's /fields endpoint)."}]
