@@ -8,5 +8,6 @@ pytest_plugins = [
     "tests.fixtures.seaweed",
     "tests.fixtures.luigid",
     "tests.fixtures.spark_cluster",
+    "tests.fixtures.postgres",
     "tests.fixtures.chromium",
 ]
