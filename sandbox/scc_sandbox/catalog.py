@@ -51,6 +51,8 @@ class Field:
     listed: bool = True
     aliases: tuple[str, ...] = ()
     system: bool = False  # a system timestamp: UTC when a definition asks areSystemTimestampsInUTC
+    source: str | None = None  # SQL of a linked value (another table's column); None: the stored column
+    activity_types: tuple[str, ...] | None = None  # activity fields: the types that carry the field
 
     def in_instance_time(self, system_timestamps_in_utc: bool) -> bool:
         """Whether an export with that flag prints this date field in the instance's time zone."""
@@ -82,10 +84,11 @@ class Entity:
 
     @property
     def columns(self) -> tuple[Field, ...]:
-        """One field per store column (aliases dropped), in catalog order."""
+        """One field per store column (aliases and linked fields dropped), in catalog order."""
         seen: dict[str, Field] = {}
         for f in self.fields:
-            seen.setdefault(f.key, f)
+            if f.source is None:
+                seen.setdefault(f.key, f)
         return tuple(seen.values())
 
     def field_by_id(self, field_id: int) -> Field | None:
@@ -182,9 +185,48 @@ _CONTACT_FIELDS: tuple[Field, ...] = (
     _cf("C_Address2", "Address 2", fid=100023),
     _cf("C_Zip_Postal", "Zip or Postal Code", fid=100024),
     _cf("C_Department1", "Department", fid=100025),
+    # Eloqua's other standard contact fields (values are blank in the synthetic data unless noted)
+    _cf("C_EmailDisplayName", "Email Display Name", fid=100026),
+    _cf("C_Address3", "Address 3", fid=100027),
+    _cf("C_Fax", "Fax", fid=100028),
+    _cf("C_Salesperson", "Salesperson", fid=100029),
+    _cf("ContactIDExt", "Eloqua Contact ID", fid=100030, read_only=True, unique=True),
+    _cf("C_SFDCContactID", "SFDC Contact ID", fid=100031),
+    _cf("C_SFDCLeadID", "SFDC Lead ID", fid=100032),
+    _cf("C_SFDCAccountID", "SFDC Account ID", fid=100033),
+    _cf("C_LastModifiedByExtIntegrateSystem", "Last Modified by CRM System", "date", 100034, read_only=True,
+        system=True),
+    _cf("C_SFDCLastCampaignID", "SFDC Last Campaign ID", fid=100035),
+    _cf("C_SFDCLastCampaignStatus", "SFDC Last Campaign Status", fid=100036),
+    _cf("C_Lead_Source___Most_Recent1", "Lead Source - Most Recent", fid=100037),
+    _cf("C_Lead_Source___Original1", "Lead Source - Original", fid=100038),
+    _cf("C_Annual_Revenue1", "Annual Revenue", fid=100039),
+    _cf("C_Lead_Status1", "Lead Status", fid=100040),
+    _cf("C_Email_Address_Domain", "Email Address Domain", fid=100041, read_only=True),
+    _cf("C_FirstAndLast", "First and Last Name", fid=100042, read_only=True),
+    _cf("C_Company_Size1", "Company Size", fid=100043),
+    _cf("C_Job_Role1", "Job Role", fid=100044),
+    _cf("C_Language1", "Language", fid=100045),
+    _cf("C_Opt_In_Date1", "Opt-In Date", "date", 100046),
+    Field("email_format", "{{Contact.Email.Format}}", "Email Format Preference", "EmailFormat", "string", 0,
+          listed=False),
+    # the contact's account (the link {{Contact.Account.Field(...)}} statements follow)
+    Field("account_id", "{{Contact.Field(C_Account_Link)}}", "Account", "C_Account_Link", "number", 0,
+          read_only=True, listed=False),
 )
 
-CONTACT_ENTITY = Entity("contacts", "contacts", _CONTACT_FIELDS, label="Contact")
+
+def _linked_account_fields() -> tuple[Field, ...]:
+    """``{{Contact.Account.Field(M_...)}}``: every account field, read through the contact's account."""
+    out = []
+    for f in _ACCOUNT_FIELDS:
+        if f.internal_name == "AccountID":
+            continue
+        out.append(Field(
+            f"account_{f.key}", f"{{{{Contact.Account.Field({f.internal_name})}}}}", f"Account {f.name}",
+            f.internal_name, f.data_type, 0, read_only=True, listed=False, system=f.system,
+            source=f'(SELECT "{f.key}" FROM accounts WHERE accounts.id = contacts.account_id)'))
+    return tuple(out)
 
 
 def _af(internal: str, name: str, data_type: str = "string", fid: int = 0, **kw: Any) -> Field:
@@ -237,38 +279,99 @@ _ACCOUNT_FIELDS: tuple[Field, ...] = (
 )
 
 ACCOUNT_ENTITY = Entity("accounts", "accounts", _ACCOUNT_FIELDS, label="Account")
+CONTACT_ENTITY = Entity(
+    "contacts", "contacts", _CONTACT_FIELDS + _linked_account_fields(), label="Contact"
+)
 
 
 # --- activities ---------------------------------------------------------------------------------------------
 
 
+# Which Activity.Field(...) names each type carries, beyond the fields every type has.
+_TYPE_FIELDS: dict[str, tuple[str, ...]] = {
+    "EmailSend": ("EmailRecipientId", "SubjectLine", "EmailWebLink", "EmailDeploymentId", "EmailSendType"),
+    "EmailOpen": (
+        "IpAddress",
+        "EmailRecipientId",
+        "SubjectLine",
+        "EmailWebLink",
+        "EmailDeploymentId",
+        "EmailSendType",
+    ),
+    "EmailClickthrough": (
+        "IpAddress",
+        "EmailRecipientId",
+        "SubjectLine",
+        "EmailWebLink",
+        "EmailClickedThruLink",
+        "EmailDeploymentId",
+        "EmailSendType",
+    ),
+    "FormSubmit": ("RawData",),
+    "WebVisit": ("IpAddress", "ReferrerUrl", "NumberOfPages", "FirstPageViewUrl", "Duration"),
+    "Bounceback": ("EmailRecipientId", "EmailDeploymentId", "SmtpErrorCode", "SmtpStatusCode", "SmtpMessage"),
+    "Subscribe": ("EmailRecipientId",),
+    "Unsubscribe": ("EmailRecipientId",),
+    "PageView": ("IpAddress", "Url", "ReferrerUrl", "WebVisitId", "IsWebTrackingOptedIn"),
+}
+
+
+def _types_with(name: str) -> tuple[str, ...]:
+    return tuple(t for t in ACTIVITY_TYPES if name in _TYPE_FIELDS[t])
+
+
 def _act(key: str, statement: str, name: str, data_type: str, fid: int, **kw: Any) -> Field:
-    internal = statement.strip("{}").split(".", 1)[1]
-    return Field(key, statement, name, internal, data_type, fid, read_only=True, **kw)
+    kw.setdefault("activity_types", ACTIVITY_TYPES)
+    return Field(key, statement, name, name, data_type, fid, read_only=True, **kw)
 
 
-def _actf(internal: str, data_type: str, fid: int) -> Field:
+def _actf(internal: str, data_type: str, fid: int, name: str | None = None) -> Field:
     key = re.sub(r"(?<!^)(?=[A-Z])", "_", internal).lower()
     return Field(
-        key, f"{{{{Activity.Field({internal})}}}}", internal, internal, data_type, fid, read_only=True
+        key,
+        f"{{{{Activity.Field({internal})}}}}",
+        name or internal,
+        internal,
+        data_type,
+        fid,
+        read_only=True,
+        activity_types=ACTIVITY_TYPES if internal == "EmailAddress" else _types_with(internal),
     )
 
 
+# Named as Oracle's activity field lists name them (the names clients use as export column names).
 _ACTIVITY_SYSTEM: tuple[Field, ...] = (
-    _act("id", "{{Activity.Id}}", "Activity ID", "number", 300001),
-    _act("type", "{{Activity.Type}}", "Activity Type", "string", 300002),
-    _act("created_at", "{{Activity.CreatedAt}}", "Activity Date", "date", 300003, system=True),
-    _act("contact_id", "{{Activity.Contact.Id}}", "Contact ID", "number", 300004),
-    _act("visitor_id", "{{Activity.Visitor.Id}}", "Visitor ID", "number", 300005),
-    _act("visitor_external_id", "{{Activity.Visitor.ExternalId}}", "Visitor External ID", "string", 300006),
-    _act("asset_type", "{{Activity.Asset.Type}}", "Asset Type", "string", 300007),
-    _act("asset_name", "{{Activity.Asset.Name}}", "Asset Name", "string", 300008),
-    _act("asset_id", "{{Activity.Asset.Id}}", "Asset ID", "number", 300009),
-    _act("campaign_id", "{{Activity.Campaign.Id}}", "Campaign ID", "number", 300010),
-    _act("external_id", "{{Activity.ExternalId}}", "External ID", "string", 300011),
+    _act("id", "{{Activity.Id}}", "ActivityId", "number", 300001),
+    _act("type", "{{Activity.Type}}", "ActivityType", "string", 300002),
+    _act("created_at", "{{Activity.CreatedAt}}", "ActivityDate", "date", 300003, system=True),
+    _act("contact_id", "{{Activity.Contact.Id}}", "ContactId", "number", 300004),
+    _act("visitor_id", "{{Activity.Visitor.Id}}", "VisitorId", "number", 300005),
+    _act("visitor_external_id", "{{Activity.Visitor.ExternalId}}", "VisitorExternalId", "string", 300006),
+    _act("asset_type", "{{Activity.Asset.Type}}", "AssetType", "string", 300007),
+    _act("asset_name", "{{Activity.Asset.Name}}", "AssetName", "string", 300008),
+    _act("asset_id", "{{Activity.Asset.Id}}", "AssetId", "number", 300009),
+    _act("campaign_id", "{{Activity.Campaign.Id}}", "CampaignId", "number", 300010),
+    _act("external_id", "{{Activity.ExternalId}}", "ExternalId", "string", 300011),
+    # the activity's campaign (values made up from the campaign id, the same on every export)
+    _act(
+        "campaign_crm_id",
+        "{{Activity.Campaign.Field(CRMCampaignId)}}",
+        "CRMCampaignId",
+        "string",
+        300012,
+        source="CASE WHEN campaign_id IS NULL THEN NULL ELSE printf('7015g%013d', campaign_id) END",
+    ),
+    _act(
+        "campaign_name",
+        "{{Activity.Campaign.Field(CampaignName)}}",
+        "CampaignName",
+        "string",
+        300013,
+        source="CASE WHEN campaign_id IS NULL THEN NULL ELSE 'Campaign ' || campaign_id END",
+    ),
 )
 _ACTIVITY_NAMED: tuple[Field, ...] = tuple(
-    _actf(name, dtype, 300100 + i)
+    _actf(name, dtype, 300100 + i, "DeploymentId" if name == "EmailDeploymentId" else None)
     for i, (name, dtype) in enumerate(
         (
             ("EmailAddress", "emailAddress"),
@@ -293,47 +396,46 @@ _ACTIVITY_NAMED: tuple[Field, ...] = tuple(
         )
     )
 )
-ACTIVITY_ENTITY = Entity("activities", "activities", _ACTIVITY_SYSTEM + _ACTIVITY_NAMED, label="Activity")
 
-# Which Activity.Field(...) names each type lists in /activities/fields (the contract's statements are in
-# all).
-_CONTRACT_ACTIVITY_FIELDS = {c.statement for c in ACTIVITIES.columns}
-_TYPE_FIELDS: dict[str, tuple[str, ...]] = {
-    "EmailSend": ("EmailRecipientId", "SubjectLine", "EmailWebLink", "EmailDeploymentId", "EmailSendType"),
-    "EmailOpen": (
-        "IpAddress",
-        "EmailRecipientId",
-        "SubjectLine",
-        "EmailWebLink",
-        "EmailDeploymentId",
-        "EmailSendType",
-    ),
-    "EmailClickthrough": (
-        "IpAddress",
-        "EmailRecipientId",
-        "SubjectLine",
-        "EmailWebLink",
-        "EmailClickedThruLink",
-        "EmailDeploymentId",
-        "EmailSendType",
-    ),
-    "FormSubmit": ("RawData",),
-    "WebVisit": ("IpAddress", "ReferrerUrl", "NumberOfPages", "FirstPageViewUrl", "Duration"),
-    "Bounceback": ("EmailRecipientId", "EmailDeploymentId", "SmtpMessage"),
-    "Subscribe": ("EmailRecipientId",),
-    "Unsubscribe": ("EmailRecipientId",),
-    "PageView": ("IpAddress", "Url", "ReferrerUrl", "WebVisitId", "IsWebTrackingOptedIn"),
-}
+
+def _activity_contact_fields() -> tuple[Field, ...]:
+    """``{{Activity.Contact.Field(C_...)}}``: the activity's contact's fields (at most
+    ``MAX_ACTIVITY_CONTACT_FIELDS`` per export, never in a filter)."""
+    return tuple(
+        Field(
+            f"contact_{f.key}",
+            f"{{{{Activity.Contact.Field({f.internal_name})}}}}",
+            f"Contact {f.name}",
+            f.internal_name,
+            f.data_type,
+            0,
+            read_only=True,
+            listed=False,
+            system=f.system,
+            source=f'(SELECT "{f.key}" FROM contacts WHERE contacts.id = activities.contact_id)',
+            activity_types=ACTIVITY_TYPES,
+        )
+        for f in _CONTACT_FIELDS
+        if f.statement.startswith("{{Contact.Field(")
+    )
+
+
+MAX_ACTIVITY_CONTACT_FIELDS = 10
+ACTIVITY_ENTITY = Entity(
+    "activities",
+    "activities",
+    _ACTIVITY_SYSTEM + _ACTIVITY_NAMED + _activity_contact_fields(),
+    label="Activity",
+)
+
+
+def is_activity_contact_field(f: Field) -> bool:
+    return f.statement.startswith("{{Activity.Contact.Field(")
 
 
 def activity_fields(activity_type: str) -> list[Field]:
-    """The fields ``/activities/fields?activityType=T`` lists: system ones, the contract's, and T's own."""
-    own = {f"{{{{Activity.Field({n})}}}}" for n in _TYPE_FIELDS.get(activity_type, ())}
-    return [
-        f
-        for f in ACTIVITY_ENTITY.fields
-        if f in _ACTIVITY_SYSTEM or f.statement in _CONTRACT_ACTIVITY_FIELDS or f.statement in own
-    ]
+    """The fields ``/activities/fields?activityType=T`` lists: those whose ``activity_types`` hold T."""
+    return [f for f in ACTIVITY_ENTITY.listed_fields() if activity_type in (f.activity_types or ())]
 
 
 def canonical_activity_type(text: str) -> str | None:

@@ -17,10 +17,13 @@ from scc_sandbox import eel
 from scc_sandbox.catalog import (
     ACTIVITY_ENTITY,
     ACTIVITY_TYPES,
+    MAX_ACTIVITY_CONTACT_FIELDS,
     Entity,
     Field,
     canonical_activity_type,
+    is_activity_contact_field,
     member_list,
+    normalize_statement,
 )
 from scc_sandbox.clock import Clock
 from scc_sandbox.formats import parse_duration, parse_timestamp
@@ -168,7 +171,7 @@ def compile_definition_filter(
             "instances, so STATUS cannot be used)."
         )
     if entity is ACTIVITY_ENTITY and any(
-        s.replace(" ", "").lower().startswith("{{contact.") for s in summary.fields
+        s.replace(" ", "").lower().startswith(("{{contact.", "{{activity.contact.field(")) for s in summary.fields
     ):
         raise ValueError("Contact fields cannot be used in an activity export filter.")
     used: dict[str, Field] = {}
@@ -184,6 +187,8 @@ def compile_definition_filter(
                 "see /contacts/lists, /contacts/segments, /contacts/filters or /accounts/lists."
             )
         used["id"] = id_field
+        if ml.kind in ("ContactList", "ContactSegment"):
+            _check_membership_filter(expr)
 
     local: set[str] = set()
 
@@ -215,6 +220,70 @@ def compile_definition_filter(
                 None if hi is None else hi + timedelta(days=1),
             )
     return CompiledFilter(predicate, tuple(used.values()), types, bounds, frozenset(local))
+
+
+# The contact date statements a list or segment filter may be combined with.
+_MEMBERSHIP_DATES = frozenset(
+    normalize_statement(s)
+    for s in (
+        "{{Contact.CreatedAt}}",
+        "{{Contact.UpdatedAt}}",
+        "{{Contact.Field(C_DateCreated)}}",
+        "{{Contact.Field(C_DateModified)}}",
+    )
+)
+_MEMBERSHIP_RULE = (
+    "A filter on a contact list or segment may add at most two date criteria on {{Contact.CreatedAt}}, "
+    "{{Contact.UpdatedAt}}, C_DateCreated or C_DateModified, as EXISTS(...) AND d, EXISTS(...) AND d1 AND d2 "
+    "or EXISTS(...) AND (d1 OR d2)."
+)
+
+
+def _check_membership_filter(expr: eel.Expr) -> None:
+    """Eloqua's rule for list and segment exports: nothing but up to two date criteria beside the EXISTS."""
+
+    def is_date(node: eel.Expr) -> bool:
+        return isinstance(node, eel.Compare) and normalize_statement(node.field) in _MEMBERSHIP_DATES
+
+    if isinstance(expr, eel.Exists):
+        return
+    if not isinstance(expr, eel.And):
+        raise ValueError(_MEMBERSHIP_RULE)
+    operands: list[eel.Expr] = []
+    for operand in expr.operands:
+        operands.extend(operand.operands if isinstance(operand, eel.And) else (operand,))
+    rest: list[eel.Expr] = [o for o in operands if not isinstance(o, eel.Exists)]
+    if len(rest) == 1 and isinstance(rest[0], eel.Or):
+        rest = list(rest[0].operands)
+        if len(rest) != 2:
+            raise ValueError(_MEMBERSHIP_RULE)
+    if len(operands) - len(rest) > 1 or not 1 <= len(rest) <= 2 or not all(is_date(o) for o in rest):
+        raise ValueError(_MEMBERSHIP_RULE)
+
+
+def _check_activity_fields(resolved: Mapping[str, Field], types: tuple[str, ...], out: list[Failure]) -> None:
+    """Activity exports: each field must belong to every type the filter selects (a filter that pins no
+    type selects all), and at most ``MAX_ACTIVITY_CONTACT_FIELDS`` contact fields."""
+    for name, f in resolved.items():
+        missing = [t for t in types if t not in (f.activity_types or ACTIVITY_TYPES)]
+        if missing and len(types) < len(ACTIVITY_TYPES):
+            out.append(
+                failure(
+                    f"fields.{name}",
+                    f"Field is not available for activity type {missing[0]} (it belongs to "
+                    f"{', '.join(f.activity_types or ())}); see /activities/fields?activityType={missing[0]}.",
+                    f.statement,
+                )
+            )
+    contact = [n for n, f in resolved.items() if is_activity_contact_field(f)]
+    if len(contact) > MAX_ACTIVITY_CONTACT_FIELDS:
+        out.append(
+            failure(
+                "fields",
+                f"An activity export may include at most {MAX_ACTIVITY_CONTACT_FIELDS} contact fields; "
+                f"found {len(contact)}.",
+            )
+        )
 
 
 def _activity_scope(expr: eel.Expr) -> tuple[tuple[str, ...], tuple[datetime | None, datetime | None]]:
@@ -275,7 +344,8 @@ def validate_export(body: Any, entity: Entity) -> tuple[dict[str, Any], list[Fai
     if not isinstance(body, dict):
         return {}, [failure("body", "Must be a JSON object.")]
     _check_name(body, out)
-    _check_fields(body, entity, MAX_EXPORT_FIELDS, out)
+    resolved = _check_fields(body, entity, MAX_EXPORT_FIELDS, out)
+    types: tuple[str, ...] = ACTIVITY_TYPES
     flt = body.get("filter")
     if flt is not None and flt != "":
         if not isinstance(flt, str):
@@ -290,9 +360,11 @@ def validate_export(body: Any, entity: Entity) -> tuple[dict[str, Any], list[Fai
             )
         else:
             try:
-                compile_definition_filter(flt, entity)
+                types = compile_definition_filter(flt, entity).activity_types
             except (eel.EELError, ValueError) as exc:
                 out.append(failure("filter", str(exc), flt))
+    if entity is ACTIVITY_ENTITY:
+        _check_activity_fields(resolved, types, out)
     _check_duration(body, "dataRetentionDuration", timedelta(hours=1), timedelta(days=14), out)
     _check_duration(body, "autoDeleteDuration", timedelta(hours=1), None, out)
     _check_bool(body, "areSystemTimestampsInUTC", out)

@@ -40,7 +40,7 @@ from scc_sandbox.catalog import (
 from scc_sandbox.clock import DEFAULT_TIMEZONE, Clock
 from scc_sandbox.formats import midnight, utcnow
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _INSTANCE_TIME_SQL = "scc_instance_time"
 _SQL_TYPE = {"number": "NUMERIC", "boolean": "INTEGER"}
 
@@ -56,7 +56,7 @@ def _q(name: str) -> str:
 def export_sql(f: Field, instance_time: bool = False) -> str:
     """SQL that renders column ``f`` as the string an export prints; ``instance_time`` renders a date in the
     instance's time zone (the connection must come from :meth:`Store.connect`)."""
-    col = _q(f.key)
+    col = value_sql(f)
     if instance_time and f.data_type == "date":
         return f"COALESCE({_INSTANCE_TIME_SQL}({col}), '')"
     if f.data_type == "boolean":
@@ -67,6 +67,21 @@ def export_sql(f: Field, instance_time: bool = False) -> str:
             f"THEN CAST(CAST({col} AS INTEGER) AS TEXT) ELSE CAST({col} AS TEXT) END"
         )
     return f"COALESCE(CAST({col} AS TEXT), '')"
+
+
+def json_object_sql(pairs: Sequence[str]) -> str:
+    """``json_object`` of ``'?, value'`` pairs, in chunks merged with ``json_patch``: SQLite caps a function's
+    arguments (127 by default), and a definition may hold 250 fields."""
+    chunks = [f"json_object({', '.join(pairs[i:i + 50])})" for i in range(0, len(pairs), 50)] or ["json_object()"]
+    sql = chunks[0]
+    for chunk in chunks[1:]:
+        sql = f"json_patch({sql}, {chunk})"
+    return sql
+
+
+def value_sql(f: Field) -> str:
+    """SQL of a field's stored value: its column, or for a linked field the other table's column."""
+    return f"({f.source})" if f.source else _q(f.key)
 
 
 @dataclass(frozen=True)
@@ -271,6 +286,16 @@ class Store:
         c.execute("BEGIN")
         self._insert_many(c, CONTACT_ENTITY, synth.contacts(self.seed, self.as_of, self.n_contacts))
         self._insert_many(c, ACCOUNT_ENTITY, synth.accounts(self.seed, self.as_of, self.n_contacts))
+        # Every contact belongs to an account, round robin, for {{Contact.Account.Field(...)}}; and carries
+        # the derived standard fields Eloqua fills itself.
+        c.execute(
+            "UPDATE contacts SET account_id = (id - 1) % (SELECT MAX(1, COUNT(*)) FROM accounts) + 1, "
+            "contactidext = printf('CSCCS%09d', id), "
+            "c_email_address_domain = NULLIF(substr(trim(c_emailaddress), "
+            "instr(trim(c_emailaddress), '@') + 1), trim(c_emailaddress)), "
+            "c_firstandlast = NULLIF(trim(COALESCE(c_firstname, '') || ' ' || COALESCE(c_lastname, '')), ''), "
+            "email_format = 'HTML'"
+        )
         self._insert_many(
             c, CAMPAIGN_RESPONSES_CDO.entity, synth.campaign_responses(self.seed, self.as_of, self.n_contacts)
         )
@@ -370,8 +395,8 @@ class Store:
         for name, f in fields:
             parts.append(f"?, {export_sql(f, f.key in local)}")
             args.append(name)
-        json_sql = f"json_object({', '.join(parts)})"
-        filter_sql = "".join(f"{_q(f.key)}, " for f in filter_fields)
+        json_sql = json_object_sql(parts)
+        filter_sql = "".join(f"{value_sql(f)}, " for f in filter_fields)
         n_filter = len(filter_fields)
         base = f"SELECT {filter_sql}{json_sql} FROM {_q(entity.table)}"
         order = f" ORDER BY {export_order_sql(self.seed)}"
@@ -460,8 +485,8 @@ class Store:
     def dump(self, entity: Entity, where: str = "", params: Sequence[Any] = ()) -> Iterator[str]:
         """Every stored row as JSON keyed by EML statement (aliases included), valued as an export prints."""
         fields = [(s, f) for f in entity.fields for s in (f.statement, *f.aliases)]
-        parts = ", ".join(f"?, {export_sql(f)}" for _s, f in fields)
-        sql = f"SELECT json_object({parts}) FROM {_q(entity.table)} {where} ORDER BY id"
+        parts = [f"?, {export_sql(f)}" for _s, f in fields]
+        sql = f"SELECT {json_object_sql(parts)} FROM {_q(entity.table)} {where} ORDER BY id"
         conn = self.connect()
         try:
             cur = conn.execute(sql, [s for s, _f in fields] + list(params))
