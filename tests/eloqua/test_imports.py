@@ -329,7 +329,7 @@ def test_time_zone_round_trip_across_the_dst_change(sb: SandboxHandle, lake: Lak
                for t, at in zip(targets, instants, strict=True)]
     write_payload(lake, "hard_bounces", payload)
     load(sb, lake, "hard_bounces", timezone=NEW_YORK)
-    statement = CONTACTS.column("HardBouncedAt").statement
+    statement = CONTACTS.column("HardBouncedAt").statement or ""
     held = {r[EMAIL]: r[statement] for r in sb.dump("contacts")}  # the sandbox's truth, in UTC
     assert [held[t[EMAIL]] for t in targets] == ["2026-10-31 16:00:00.000", "2026-11-02 16:00:00.000"]
     with client_for(sb) as client:
