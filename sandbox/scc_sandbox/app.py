@@ -124,6 +124,8 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", r"/(?P<entity>customobjects/\d+)/fields/(?P<id>\d+)", "get_field"),
     _r("GET", r"/(?P<entity>contacts)/(?P<kind>lists|segments|filters)", "list_member_lists"),
     _r("GET", r"/(?P<entity>accounts)/(?P<kind>lists)", "list_member_lists"),
+    _r("GET", r"/(?P<entity>contacts)/(?P<kind>lists|segments|filters)/(?P<id>\d+)", "get_member_list"),
+    _r("GET", r"/(?P<entity>accounts)/(?P<kind>lists)/(?P<id>\d+)", "get_member_list"),
     _r("GET", r"/(?P<kind>exports|imports)", "list_all_definitions"),
     _r("POST", f"/{_ENTITY}/(?P<kind>exports|imports)", "create_definition"),
     _r("GET", f"/{_ENTITY}/(?P<kind>exports|imports)", "list_definitions"),
@@ -346,6 +348,7 @@ class Sandbox:
             "uri": f"/{entity.name}/fields/{f.field_id}",
             "createdAt": CATALOG_TS,
             "updatedAt": CATALOG_TS,
+            **({"activityTypes": list(f.activity_types)} if f.activity_types is not None else {}),
         }
 
     def _entity(self, req: Request) -> Entity:
@@ -437,6 +440,13 @@ class Sandbox:
             if m.kind == kind
         ]
         return self._list(req, items)
+
+    def get_member_list(self, req: Request) -> Reply:
+        reply = self.list_member_lists(req)
+        items = json.loads(reply.body).get("items", []) if reply.status == 200 else []
+        wanted = f"/{req.group('entity').lower()}/{req.group('kind').lower()}/{int(req.group('id'))}"
+        item = next((i for i in items if i["uri"] == wanted), None)
+        return json_reply(200, item) if item else message(404, NOT_FOUND)
 
     # --- definitions ----------------------------------------------------------------------------------------
 
@@ -648,7 +658,22 @@ class Sandbox:
 
     def list_syncs(self, req: Request) -> Reply:
         rows = self.store.query("SELECT id FROM syncs ORDER BY id")
-        return self._list(req, [self._sync_json(s) for (i,) in rows if (s := self.engine.get(i))])
+        items = [self._sync_json(s) for (i,) in rows if (s := self.engine.get(i))]
+        order = req.query.get("orderby")
+        if order:
+            # orderBy=<field> [ASC|DESC] over the sync's JSON keys (createdAt, status, uri, ...)
+            parts = order.split()
+            key = next((k for k in ("createdAt", "syncStartedAt", "syncEndedAt", "status", "uri",
+                                    "syncedInstanceUri", "createdBy", "id") if k.lower() == parts[0].lower()), None)
+            direction = parts[1].upper() if len(parts) > 1 else "ASC"
+            if key is None or direction not in ("ASC", "DESC") or len(parts) > 2:
+                return failures([failure("orderBy", "Must be a sync field, optionally followed by ASC or DESC.",
+                                         order)])
+            if key in ("id", "uri"):
+                items.sort(key=lambda s: int(s["uri"].rsplit("/", 1)[1]), reverse=direction == "DESC")
+            else:
+                items.sort(key=lambda s: (s.get(key) is None, s.get(key) or ""), reverse=direction == "DESC")
+        return self._list(req, items)
 
     def _sync(self, req: Request) -> dict[str, Any] | None:
         return self.engine.get(int(req.group("id")))
