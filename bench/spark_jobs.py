@@ -30,7 +30,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from contract.lake import SUCCESS_FLAG, LakeLayout, local_path
 from contract.objects import (
     ACTIVITIES,
     CAMPAIGN_RESPONSES,
@@ -40,6 +39,7 @@ from contract.objects import (
     EloquaObject,
 )
 from eloqua.export import arrow_schema, arrow_type
+from lake.paths import SUCCESS_FLAG, LakeLayout, local_path
 
 DEFAULT_DATE = dt.date(2026, 11, 27)
 LOOKBACK_DAYS = 90

@@ -1,7 +1,7 @@
 """Wiring shared by the spark-submit entry points: arguments, session, inputs, reference data and writes.
 
 Every job takes ``--date YYYY-MM-DD --lake URL [--reference-dir DIR] [--settings FILE] [--verbose]``. Paths
-come only from :class:`contract.lake.LakeLayout` (Spark gets them through :func:`contract.lake.for_spark`);
+come only from :class:`lake.paths.LakeLayout` (Spark gets them through :func:`lake.paths.for_spark`);
 S3A settings arrive as ``--conf`` from the caller and credentials as ``AWS_*`` variables, never from here.
 
 Exit codes: 0 done; 2 bad arguments or a missing/invalid input (one line on stderr saying what to do); 1 any
@@ -15,35 +15,34 @@ import argparse
 import csv
 import datetime as dt
 import json
-import re
 import sys
-import tomllib
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from contract.lake import SUCCESS_FLAG, LakeLayout, LakeUrlError, day, for_spark
-from spark.lead_scoring import LeadScoringSettings
+from contract.calendar import lookback_days
+from contract.settings import PipelineSettings, SettingsError
+from contract.settings import load_settings as _load_settings
+from lake.paths import SUCCESS_FLAG, LakeLayout, LakeUrlError, day, for_spark, run_date_of
+from lake.spark import SESSION_CONF
+from spark.lead_scoring import SCORED_ACTIVITY_TYPES, scored_contacts
 from spark.schemas import COUNTRIES_REFERENCE, RAW_ACTIVITIES, RAW_CONTACTS, STATES_REFERENCE
 from spark.staging import SchemaMismatchError, stage_activities, stage_contacts
 from spark.washing import JobLevelRule, check_job_level_rules
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_REFERENCE_DIR = REPO_ROOT / "conf" / "reference"
-DEFAULT_SETTINGS_FILE = REPO_ROOT / "conf" / "pipelines.toml"
 METRICS_FILE = "_metrics.json"
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INPUT = 2
-
-_RUN_DATE_DIR = re.compile(r"^run_date=(\d{4}-\d{2}-\d{2})$")
 
 
 class InputError(Exception):
@@ -93,41 +92,12 @@ def argument_parser(job: str, description: str | None) -> argparse.ArgumentParse
 # --- settings and reference data ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The ``[lead_scoring]`` section of the settings file (other sections belong to other stages)."""
-
-    lead_scoring: LeadScoringSettings = field(default_factory=LeadScoringSettings)
-
-
-def load_settings(path: Path | None) -> Settings:
-    """Settings from a TOML file; ``None`` reads ``conf/pipelines.toml`` when present, else the spec
-    defaults."""
-    if path is None:
-        if not DEFAULT_SETTINGS_FILE.is_file():
-            return Settings()
-        path = DEFAULT_SETTINGS_FILE
+def load_settings(path: Path | None) -> PipelineSettings:
+    """:func:`contract.settings.load_settings`, its errors as :class:`InputError` (exit code 2)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"settings file {path} not found: pass --settings with an existing TOML file") from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"settings file {path} is not valid TOML ({err}): fix the file") from None
-    section = data.get("lead_scoring", {})
-    known = {"target_countries", "target_industries", "lookback_days"}
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise InputError(
-            f"settings file {path}: unknown [lead_scoring] key(s) {', '.join(unknown)}; "
-            f"expected {', '.join(sorted(known))}"
-        )
-    try:
-        lead = LeadScoringSettings(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}  # type: ignore[arg-type]
-        )
-    except (TypeError, ValueError, AttributeError) as err:
-        raise InputError(f"settings file {path}: invalid [lead_scoring] value ({err}); fix the file") from None
-    return Settings(lead_scoring=lead)
+        return _load_settings(path)
+    except SettingsError as err:
+        raise InputError(str(err)) from None
 
 
 def _read_csv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
@@ -187,15 +157,15 @@ def read_job_level_rules(reference_dir: Path) -> list[JobLevelRule]:
 def build_session(app_name: str) -> tuple[SparkSession, bool]:
     """The active SparkSession if there is one (tests, notebooks), else a new one; ``(session, created)``.
 
-    Whatever the caller's configuration, the session time zone is UTC and Parquet timestamps are written as
-    INT64 microseconds (readable by pyarrow as ``timestamp[us, tz=UTC]``).
+    Whatever the caller's configuration, the session gets :data:`lake.spark.SESSION_CONF` (UTC session time
+    zone, INT64 microsecond Parquet timestamps), the one place those are set.
     """
     session = SparkSession.getActiveSession()
     created = session is None
     if session is None:
         session = SparkSession.builder.appName(app_name).getOrCreate()
-    session.conf.set("spark.sql.session.timeZone", "UTC")
-    session.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    for key, value in SESSION_CONF.items():
+        session.conf.set(key, value)
     return session, created
 
 
@@ -206,7 +176,7 @@ class JobContext:
     job: str
     args: argparse.Namespace
     spark: SparkSession
-    settings: Settings
+    settings: PipelineSettings
 
     @property
     def run_date(self) -> dt.date:
@@ -256,9 +226,10 @@ class JobContext:
             return []
         days = []
         for status in fs.listStatus(root):
-            match = _RUN_DATE_DIR.match(status.getPath().getName())
-            if status.isDirectory() and match and fs.exists(self._path(f"{root_url}/{match.group(0)}/_SUCCESS")):
-                days.append(dt.date.fromisoformat(match.group(1)))
+            name = status.getPath().getName()
+            run_date = run_date_of(name)
+            if status.isDirectory() and run_date and self.is_complete(f"{root_url}/{name}"):
+                days.append(run_date)
         return sorted(days)
 
     def read_parquet(self, urls: Sequence[str], schema: T.StructType) -> DataFrame:
@@ -293,6 +264,12 @@ class JobContext:
         self.require([url], f"the {name} export")
         return self.read_parquet([url], schema)
 
+    def scored_contacts(self) -> DataFrame:
+        """The washed contacts of D with this run's lead rating (``lead_scoring`` and ``campaign_responses``)."""
+        settings = self.settings.lead_scoring
+        activities = self.activities(SCORED_ACTIVITY_TYPES, lookback_days(self.run_date, settings.lookback_days))
+        return scored_contacts(self.staged_contacts(), activities, *self.reference(), self.run_date, settings)
+
     def reference(self) -> tuple[DataFrame, DataFrame, list[JobLevelRule]]:
         """``(countries, states, job_level_rules)`` from ``--reference-dir``."""
         folder: Path = self.args.reference_dir
@@ -301,33 +278,51 @@ class JobContext:
         return countries, states, read_job_level_rules(folder)
 
     def write(self, df: DataFrame, dataset_url: str, **metrics: Any) -> int:
-        """Writes ``df`` as Parquet to ``dataset_url`` atomically and returns its row count.
+        """Writes ``df`` as Parquet to ``dataset_url``, replacing any previous dataset, and returns its rows.
 
-        The data goes to a ``_tmp.*`` sibling first (invisible to readers of the parent), which replaces any
-        previous dataset by a rename; ``_metrics.json`` (rows + ``metrics``) and then ``_SUCCESS`` are written
-        last, so a reader that waits for ``_SUCCESS`` never sees a partial or mixed dataset.
+        The previous dataset is hidden first (its ``_SUCCESS`` goes before its files). Then:
+
+        * ``s3a://``: Spark writes straight to the dataset URL through the S3A magic committer, which uploads
+          every file as a pending multipart upload and completes them all at job commit, then writes
+          ``_SUCCESS``: nothing is renamed or copied (a rename on S3 is a copy of every object).
+        * ``file://``: Spark writes to a ``_tmp.*`` sibling (invisible to readers of the parent), renamed into
+          place, and ``_SUCCESS`` is written last.
+
+        ``_metrics.json`` (rows + ``metrics``) lands in the dataset either way; readers wait for ``_SUCCESS``.
         """
         target = self._path(dataset_url)
         fs = self._fs(target)
+        if fs.exists(target):
+            fs.delete(self._hadoop_path(target, SUCCESS_FLAG), False)
+            fs.delete(target, True)
+        if self.lake.is_s3:
+            df.write.mode("errorifexists").parquet(target.toString())
+            rows = self._write_metrics(fs, target, metrics)
+        else:
+            rows = self._write_staged_and_rename(df, fs, target, metrics)
+        print(f"{self.job} {self.run_date}: wrote {rows} rows to {dataset_url}", flush=True)
+        return rows
+
+    def _write_metrics(self, fs: Any, folder: Any, metrics: dict[str, Any]) -> int:
+        rows = int(self.spark.read.parquet(folder.toString()).count())
+        body = json.dumps({"rows": rows, **metrics}, sort_keys=True).encode("utf-8")
+        out = fs.create(self._hadoop_path(folder, METRICS_FILE), True)
+        out.write(bytearray(body))
+        out.close()
+        return rows
+
+    def _write_staged_and_rename(self, df: DataFrame, fs: Any, target: Any, metrics: dict[str, Any]) -> int:
         tmp = self._hadoop_path(target.getParent(), f"_tmp.{target.getName()}.{uuid.uuid4().hex}")
         try:
             df.write.mode("errorifexists").parquet(tmp.toString())
             fs.delete(self._hadoop_path(tmp, SUCCESS_FLAG), False)
-            rows = int(self.spark.read.parquet(tmp.toString()).count())
-            body = json.dumps({"rows": rows, **metrics}, sort_keys=True).encode("utf-8")
-            out = fs.create(self._hadoop_path(tmp, METRICS_FILE), True)
-            out.write(bytearray(body))
-            out.close()
-            if fs.exists(target):
-                fs.delete(self._hadoop_path(target, SUCCESS_FLAG), False)
-                fs.delete(target, True)
+            rows = self._write_metrics(fs, tmp, metrics)
             if not fs.rename(tmp, target):
                 raise OSError(f"could not rename {tmp.toString()} to {target.toString()}")
             fs.create(self._hadoop_path(target, SUCCESS_FLAG), True).close()
         finally:
             if fs.exists(tmp):
                 fs.delete(tmp, True)
-        print(f"{self.job} {self.run_date}: wrote {rows} rows to {dataset_url}", flush=True)
         return rows
 
 

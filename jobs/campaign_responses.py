@@ -19,7 +19,6 @@ import sys
 from collections.abc import Sequence
 
 from jobs._common import JobContext, run_job
-from jobs.lead_scoring import scored_contacts
 from spark.campaign_responses import (
     campaign_responses_payload,
     campaign_responses_quarantine,
@@ -36,7 +35,7 @@ def _run(ctx: JobContext) -> None:
     responses = stage_campaign_responses(ctx.custom_object("campaign_responses", RAW_CAMPAIGN_RESPONSES))
     campaigns = stage_sfdc_campaigns(ctx.custom_object("sfdc_campaigns", RAW_SFDC_CAMPAIGNS))
     enriched = responses.transform(
-        enrich_campaign_responses(campaigns, scored_contacts(ctx), day_window(ctx.run_date))
+        enrich_campaign_responses(campaigns, ctx.scored_contacts(), day_window(ctx.run_date))
     ).cache()
     try:
         responses_of_day = int(enriched.count())

@@ -16,28 +16,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from pyspark.sql import DataFrame
-
 from jobs._common import JobContext, run_job
-from spark.columns import lookback_days
-from spark.lead_scoring import SCORED_ACTIVITY_TYPES, lead_scoring_payload, with_lead_scores
-from spark.washing import wash_contacts
+from spark.lead_scoring import lead_scoring_payload
 
 JOB = "lead_scoring"
 
 
-def scored_contacts(ctx: JobContext) -> DataFrame:
-    """The washed contacts of D with this run's ``lead_rating`` (shared with ``campaign_responses``)."""
-    settings = ctx.settings.lead_scoring
-    contacts = ctx.staged_contacts()
-    activities = ctx.activities(SCORED_ACTIVITY_TYPES, lookback_days(ctx.run_date, settings.lookback_days))
-    return contacts.transform(wash_contacts(*ctx.reference())).transform(
-        with_lead_scores(activities, ctx.run_date, settings)
-    )
-
-
 def _run(ctx: JobContext) -> None:
-    payload = scored_contacts(ctx).transform(lead_scoring_payload)
+    payload = ctx.scored_contacts().transform(lead_scoring_payload)
     ctx.write(payload, ctx.lake.import_ready(JOB, ctx.run_date))
 
 

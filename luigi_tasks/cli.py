@@ -6,8 +6,9 @@
     scc demo [--contacts N]                         the nightly run against the sandbox and a local lake
 
 Common options of extract/nightly: --workers N, --local-scheduler (default: the luigid of the luigi config),
---lake URL (overrides the [lake] url of the luigi config). Exit codes follow the [retcode] config section:
-0 when every task succeeded, non-zero otherwise (a CronJob must see failures).
+--lake URL, --full-refresh. Each wins over its SCC_* variable, which wins over the Luigi config, which wins over
+the default (``luigi_tasks.config.SETTINGS``; the table in README.md, "Settings"). Exit codes follow the
+[retcode] config section: 0 when every task succeeded, non-zero otherwise (a CronJob must see failures).
 """
 
 from __future__ import annotations
@@ -47,21 +48,30 @@ def _yesterday() -> dt.date:
     return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
 
-def configure_environment(lake: str | None = None) -> None:
-    """Point Luigi at the project's config unless the caller already chose one, and apply --lake."""
+def configure_environment(lake: str | None = None, *, full_refresh: bool | None = None) -> None:
+    """Point Luigi at the project's config unless the caller already chose one, and pin the flags given on
+    the command line, which win over the environment and the config (``luigi_tasks.config.resolve``)."""
     os.environ.setdefault("LUIGI_CONFIG_PATH", str(REPO_ROOT / "conf" / "luigi" / "local.cfg"))
     os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
     os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
-    import luigi.configuration
+    from lake.paths import LakeUrlError, normalize
+    from luigi_tasks.config import pin_flags
 
-    config = luigi.configuration.get_config()
-    if lake:
-        from contract.lake import LakeUrlError, normalize
+    try:
+        pin_flags(lake=normalize(lake) if lake else None, full_refresh=full_refresh or None)
+    except LakeUrlError as exc:
+        raise UsageError(str(exc)) from None
 
-        try:
-            config.set("lake", "url", normalize(lake))
-        except LakeUrlError as exc:
-            raise UsageError(str(exc)) from None
+
+def run_options(args: argparse.Namespace) -> tuple[int, bool]:
+    """``(workers, local_scheduler)`` by the one precedence: flag > SCC_* variable > [core] > default."""
+    from luigi_tasks.config import ConfigError, pin_flags, resolve_bool, resolve_int
+
+    pin_flags(workers=args.workers, local_scheduler=args.local_scheduler or None)
+    try:
+        return resolve_int("workers"), resolve_bool("local_scheduler")
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def preflight() -> None:
@@ -69,8 +79,8 @@ def preflight() -> None:
     wrong credentials, an unreachable host, an unwritable lake) end in one line instead of a failed DAG."""
     from eloqua.client import EloquaClient
     from eloqua.errors import EloquaError
-    from luigi_tasks.config import ConfigError
-    from luigi_tasks.lake import Lake, LakeError
+    from lake.errors import LakeError
+    from luigi_tasks.config import ConfigError, configured_lake
 
     eloqua_log = logging.getLogger("eloqua")
     level = eloqua_log.level
@@ -79,7 +89,7 @@ def preflight() -> None:
     try:
         with EloquaClient.from_env() as client:
             client.discover()
-        Lake.from_config().check()
+        configured_lake().check()
     except (EloquaError, LakeError, ConfigError) as exc:
         raise UsageError(str(exc)) from None
     finally:
@@ -96,11 +106,22 @@ def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool) -
         logging.getLogger().setLevel(logging.INFO)
     # Our root handler prints luigi's records; letting luigi add its own would print each line twice.
     luigi.configuration.get_config().set("core", "no_configure_logging", "true")
-    result = luigi.build(list(tasks), workers=workers, local_scheduler=local_scheduler, detailed_summary=True)
     codes = retcode()
+    try:
+        result = luigi.build(list(tasks), workers=workers, local_scheduler=local_scheduler,
+                             detailed_summary=True)
+    except Exception as exc:  # luigi itself failed (not a task): one line, its own exit code
+        first = (str(exc).strip().splitlines() or [""])[0]
+        print(f"scc: luigi stopped with {type(exc).__name__}: {first}", file=sys.stderr)
+        return codes.unhandled_exception or 40
     status = result.status
     if status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
-        return 0
+        if all(task.complete() for task in tasks if isinstance(task, luigi.Task)):
+            return 0
+        # "Success" with the goal still incomplete: another worker of the scheduler holds the running tasks.
+        print("scc: tasks of this run are being run by another scc process of the same scheduler; "
+              "rerun once it has finished", file=sys.stderr)
+        return codes.already_running or 10
     print(result.one_line_summary, file=sys.stderr)
     if status == LuigiStatusCode.MISSING_EXT:
         return codes.missing_data or 20
@@ -112,9 +133,13 @@ def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool) -
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workers", type=int, default=2, help="Luigi worker processes (default 2)")
-    parser.add_argument("--local-scheduler", action="store_true", help="no luigid: schedule in this process")
-    parser.add_argument("--lake", help="lake URL (file:///path or s3://bucket/prefix); default from luigi config")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Luigi worker processes (default: $SCC_WORKERS, [core] workers, 2)")
+    parser.add_argument("--local-scheduler", action="store_true", default=None,
+                        help="no luigid: schedule in this process (default: $SCC_LOCAL_SCHEDULER, "
+                             "[core] local_scheduler, false)")
+    parser.add_argument("--lake", help="lake URL, file:///path or s3://bucket/prefix (default: $SCC_LAKE_URL, "
+                                       "[lake] url, file://<repo>/var/lake)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     nightly = commands.add_parser("nightly", help="the whole nightly run for one data day")
     nightly.add_argument("--date", type=_data_day, default=None, help="data day D (default: yesterday, UTC)")
-    nightly.add_argument("--full-refresh", action="store_true", help="re-export every contact")
+    nightly.add_argument("--full-refresh", action="store_true",
+                         help="re-export every contact and rebuild the snapshot and every payload of the day")
     _add_run_options(nightly)
 
     demo = commands.add_parser("demo", help="the nightly run against the sandbox and a local lake")
@@ -169,25 +195,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        if args.command == "extract":
-            configure_environment(args.lake)
+        if args.command in ("extract", "nightly"):
+            configure_environment(args.lake, full_refresh=args.full_refresh)
+            workers, local_scheduler = run_options(args)
             preflight()
-            from luigi_tasks.extract import ExtractAll
+            from luigi_tasks.config import full_refresh
 
-            return run_tasks([ExtractAll(date=args.date, full_refresh=args.full_refresh)],
-                             workers=args.workers, local_scheduler=args.local_scheduler)
-        if args.command == "nightly":
-            configure_environment(args.lake)
-            preflight()
-            from luigi_tasks.nightly import Nightly
+            if args.command == "extract":
+                from luigi_tasks.extract import ExtractAll
 
-            if args.full_refresh:
-                import luigi.configuration
+                task: object = ExtractAll(date=args.date, full_refresh=full_refresh())
+            else:
+                from luigi_tasks.nightly import Nightly
 
-                luigi.configuration.get_config().set("nightly", "full_refresh", "true")
-            day = args.date or _yesterday()
-            return run_tasks([Nightly(date=day)],
-                             workers=args.workers, local_scheduler=args.local_scheduler)
+                task = Nightly(date=args.date or _yesterday())
+            return run_tasks([task], workers=workers, local_scheduler=local_scheduler)
         if args.command == "demo":
             from luigi_tasks.demo import run_demo
 
@@ -198,6 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    finally:
+        from luigi_tasks.config import clear_flags
+
+        clear_flags()  # flags belong to this command, not to the next one run in the same process
     return EXIT_USAGE
 
 

@@ -1,54 +1,135 @@
-"""Lake and S3 settings: the ``[lake]`` and ``[s3]`` sections of luigi.cfg, and the environment.
+"""Every setting of a run, resolved once: command-line flag > environment variable > Luigi config > default.
 
-    [lake]
-    url = s3://scc-lake/prod            ; or file:///srv/scc/lake (default: file://<repo>/var/lake)
-
-    [s3]
-    endpoint_url = http://127.0.0.1:8333   ; any S3-compatible endpoint; empty = AWS
-    region = us-east-1
-    path_style = true
+:data:`SETTINGS` lists each setting the ``scc`` command exposes with its flag, variable, config option and
+default (README.md, "Settings", is the same table); :func:`resolve` applies the precedence, and
+:func:`pin_flags` records the flags the command line gave. Luigi config sections are the classes below
+(``[lake]``, ``[s3]``, ``[nightly]``; luigi's own ``[core]`` for workers and the scheduler).
 
 Credentials come ONLY from the environment (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, optionally
 ``AWS_SESSION_TOKEN``). luigi.cfg may name them only as environment references
 (``aws_access_key_id = ${SCC_LAKE_KEY_ID}``); a literal secret there is refused. They are never task
-parameters, so they never reach luigid. ``SCC_S3_ENDPOINT_URL`` and ``SCC_LAKE_URL`` override the config, so
-that a CronJob or a hand-run ``spark-submit`` needs no luigi.cfg.
-
-Note: ``[s3]`` is also the section luigi's stock ``luigi.contrib.s3.S3Client()`` reads as boto3 keyword
-arguments; build S3 targets through :class:`luigi_tasks.lake.Lake`, never with a bare ``S3Client()``.
+parameters, so they never reach luigid.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from collections.abc import Mapping
 from configparser import InterpolationError
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import luigi
 
+from lake.errors import LakeError
+from lake.settings import (
+    DEFAULT_REGION,
+    ENV_ACCESS_KEY,
+    ENV_SECRET_KEY,
+    ENV_SESSION_TOKEN,
+    ConfigError,
+    S3Settings,
+)
+from lake.storage import Lake, open_lake
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LAKE_URL = "file://" + str(REPO_ROOT / "var" / "lake")
-DEFAULT_REGION = "us-east-1"
 
 ENV_LAKE_URL = "SCC_LAKE_URL"
 ENV_ENDPOINT_URL = "SCC_S3_ENDPOINT_URL"
-ENV_ACCESS_KEY = "AWS_ACCESS_KEY_ID"
-ENV_SECRET_KEY = "AWS_SECRET_ACCESS_KEY"  # noqa: S105 - a variable name, not a secret
-ENV_SESSION_TOKEN = "AWS_SESSION_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 _PRIVATE = luigi.parameter.ParameterVisibility.PRIVATE
 _ENV_REFERENCE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
 
 
-class ConfigError(ValueError):
-    """A setting that cannot be used as given; the message says which and what to do."""
+@dataclass(frozen=True)
+class Setting:
+    """One setting and its sources, highest first: ``flag``, ``env``, ``[section] option``, ``default``."""
+
+    name: str
+    flag: str | None
+    env: str
+    section: str
+    option: str
+    default: str
+    description: str
+
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in (
+    Setting("lake", "--lake", ENV_LAKE_URL, "lake", "url", DEFAULT_LAKE_URL,
+            "where every stage reads and writes: file:///path or s3://bucket/prefix"),
+    Setting("s3_endpoint", None, ENV_ENDPOINT_URL, "s3", "endpoint_url", "",
+            "the S3-compatible endpoint of an s3:// lake; empty means AWS"),
+    Setting("workers", "--workers", "SCC_WORKERS", "core", "workers", "2",
+            "Luigi worker processes"),
+    Setting("local_scheduler", "--local-scheduler", "SCC_LOCAL_SCHEDULER", "core", "local_scheduler", "false",
+            "schedule in this process instead of the luigid of [core] default_scheduler_host"),
+    Setting("full_refresh", "--full-refresh", "SCC_FULL_REFRESH", "nightly", "full_refresh", "false",
+            "re-export every contact and rebuild the snapshot and every payload of the day"),
+)}
+
+# Flags given on this process's command line (inherited by the worker processes luigi forks).
+_flags: dict[str, str] = {}
+
+
+def pin_flags(**values: object) -> None:
+    """Record the command-line flags that were given (None: not given), so that they win everywhere."""
+    for name, value in values.items():
+        if name not in SETTINGS:
+            raise KeyError(f"no setting {name!r}")
+        if value is not None:
+            _flags[name] = str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def clear_flags() -> None:
+    """Forget the pinned flags (a new command in the same process, tests)."""
+    _flags.clear()
+
+
+def resolve(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """The value of setting ``name``: its pinned flag, else its variable, else its Luigi config option,
+    else its default."""
+    setting = SETTINGS[name]
+    if name in _flags:
+        return _flags[name]
+    env = os.environ if environ is None else environ
+    if env.get(setting.env):
+        return env[setting.env]
+    config = luigi.configuration.get_config()
+    if config.has_option(setting.section, setting.option):
+        try:
+            value = config.get(setting.section, setting.option)
+        except InterpolationError as exc:
+            raise ConfigError(" ".join(str(exc).split())) from None
+        if value not in (None, ""):
+            return str(value)
+    return setting.default
+
+
+def resolve_bool(name: str) -> bool:
+    value = resolve(name).strip().lower()
+    if value not in _TRUE | _FALSE:
+        setting = SETTINGS[name]
+        raise ConfigError(f"{setting.env} / [{setting.section}] {setting.option} = {value!r} is not a boolean: "
+                          "use true or false")
+    return value in _TRUE
+
+
+def resolve_int(name: str) -> int:
+    value = resolve(name).strip()
+    if not value.isdigit() or int(value) < 1:
+        setting = SETTINGS[name]
+        raise ConfigError(f"{setting.env} / [{setting.section}] {setting.option} = {value!r} is not a "
+                          "positive whole number")
+    return int(value)
 
 
 class lake(luigi.Config):
-    """``[lake]``: where every stage reads and writes."""
+    """``[lake]``: where every stage reads and writes (read through :func:`lake_url`)."""
 
     url = luigi.Parameter(default=DEFAULT_LAKE_URL, description="file:///abs/path or s3://bucket/prefix")
 
@@ -67,70 +148,60 @@ class s3(luigi.Config):
 
 
 class nightly(luigi.Config):  # luigi names the config section after the class
-    """Run-wide switches of one nightly run (``[nightly]``, or ``--nightly-full-refresh`` on luigi's CLI)."""
+    """``[nightly]``: run-wide switches of one nightly run (read through :func:`full_refresh`)."""
 
     full_refresh = luigi.BoolParameter(
-        default=False, description="re-export every contact and rebuild the snapshot without merging")
+        default=False, description="re-export every contact and rebuild what depends on them")
 
 
 def lake_url() -> str:
-    """The configured lake URL: ``$SCC_LAKE_URL``, else ``[lake] url``, else ``file://<repo>/var/lake``."""
-    return os.environ.get(ENV_LAKE_URL) or lake().url
+    """The lake URL of this run: ``--lake`` > ``$SCC_LAKE_URL`` > ``[lake] url`` > ``file://<repo>/var/lake``."""
+    return resolve("lake")
 
 
-@dataclass(frozen=True)
-class S3Settings:
-    """Everything needed to talk to one S3-compatible endpoint. The repr never shows the secret."""
+def full_refresh() -> bool:
+    """Whether this run re-exports every contact: ``--full-refresh`` > ``$SCC_FULL_REFRESH`` >
+    ``[nightly] full_refresh`` > false."""
+    return resolve_bool("full_refresh")
 
-    endpoint_url: str | None
-    region: str = DEFAULT_REGION
-    path_style: bool = True
-    access_key: str | None = None
-    secret_key: str | None = field(default=None, repr=False)
-    session_token: str | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        if self.endpoint_url:
-            parsed = urlparse(self.endpoint_url)
-            if parsed.scheme not in ("http", "https") or not parsed.netloc:
-                raise ConfigError(
-                    f"S3 endpoint {self.endpoint_url!r} is not an http(s) URL: set e.g. http://127.0.0.1:8333"
-                )
-            object.__setattr__(self, "endpoint_url", self.endpoint_url.rstrip("/"))
-        else:
-            object.__setattr__(self, "endpoint_url", None)
+def s3_settings(environ: Mapping[str, str] | None = None) -> S3Settings:
+    """The S3 endpoint, region and addressing (``s3_endpoint`` by the one precedence, the rest from
+    ``[s3]``); credentials from the environment, or ``${ENV}`` references in ``[s3]``."""
+    env = os.environ if environ is None else environ
+    try:
+        cfg = s3()
+        endpoint = resolve("s3_endpoint", environ=env)
+    except ValueError as exc:  # luigi wraps e.g. endpoint_url = ${SCC_S3_ENDPOINT_URL} with it unset
+        if isinstance(exc, ConfigError):
+            raise
+        cause = exc.__cause__ if isinstance(exc.__cause__, InterpolationError) else exc
+        raise ConfigError(" ".join(str(cause).split())) from None
+    return S3Settings(
+        endpoint_url=endpoint or None,
+        region=cfg.region or DEFAULT_REGION,
+        path_style=bool(cfg.path_style),
+        access_key=env.get(ENV_ACCESS_KEY) or _credential_from_config("aws_access_key_id"),
+        secret_key=env.get(ENV_SECRET_KEY) or _credential_from_config("aws_secret_access_key"),
+        session_token=env.get(ENV_SESSION_TOKEN) or _credential_from_config("aws_session_token"),
+    )
 
-    @property
-    def scheme(self) -> str:
-        """``http`` or ``https`` (AWS itself is always https)."""
-        return urlparse(self.endpoint_url).scheme if self.endpoint_url else "https"
 
-    @property
-    def endpoint_host(self) -> str | None:
-        """``host:port`` of the endpoint, without the scheme (pyarrow's ``endpoint_override``)."""
-        return urlparse(self.endpoint_url).netloc if self.endpoint_url else None
+def configured_lake() -> Lake:
+    """The lake of this run (``lake`` by the one precedence; ``[s3]`` for an S3 lake), one per process so
+    that its S3 clients are reused."""
+    url = lake_url()
+    try:
+        s3_for = s3_settings() if url.strip().startswith(("s3://", "s3a://")) else None
+    except ConfigError as exc:
+        raise LakeError(str(exc)) from None
+    return _lake(url, s3_for, os.getpid())
 
-    @property
-    def has_credentials(self) -> bool:
-        return bool(self.access_key and self.secret_key)
 
-    @classmethod
-    def from_env_and_config(cls, environ: dict[str, str] | None = None) -> S3Settings:
-        """Endpoint, region, addressing from ``[s3]`` (``$SCC_S3_ENDPOINT_URL`` first); keys from the env."""
-        env = os.environ if environ is None else environ
-        try:
-            cfg = s3()
-        except ValueError as exc:  # luigi wraps e.g. endpoint_url = ${SCC_S3_ENDPOINT_URL} with it unset
-            cause = exc.__cause__ if isinstance(exc.__cause__, InterpolationError) else exc
-            raise ConfigError(" ".join(str(cause).split())) from None
-        return cls(
-            endpoint_url=env.get(ENV_ENDPOINT_URL) or cfg.endpoint_url or None,
-            region=cfg.region or DEFAULT_REGION,
-            path_style=bool(cfg.path_style),
-            access_key=env.get(ENV_ACCESS_KEY) or _credential_from_config("aws_access_key_id"),
-            secret_key=env.get(ENV_SECRET_KEY) or _credential_from_config("aws_secret_access_key"),
-            session_token=env.get(ENV_SESSION_TOKEN) or _credential_from_config("aws_session_token"),
-        )
+@functools.lru_cache(maxsize=4)
+def _lake(url: str, s3_for: S3Settings | None, pid: int) -> Lake:
+    # pid in the key: luigi forks a process per task with --workers > 1; clients must not cross a fork.
+    return open_lake(url, s3_for)
 
 
 def _credential_from_config(option: str) -> str | None:

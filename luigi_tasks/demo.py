@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from contract.lake import LakeLayout
 from contract.objects import PIPELINES
+from lake.paths import LakeLayout
 
 SANDBOX_SITE = "SCCDemo"
 SANDBOX_USER = "scc.demo"
@@ -47,7 +47,7 @@ def dataset_rows(lake: LakeLayout, url: str) -> int | None:
     """Rows of a published dataset (Parquet footers only), or None when it is not complete."""
     import pyarrow.dataset as ds
 
-    from contract.lake import local_path
+    from lake.paths import local_path
 
     folder = Path(local_path(url))
     if not (folder / "_SUCCESS").exists():

@@ -57,9 +57,7 @@ window. A day split out of a range sync adds ``sync_since``/``sync_until`` (the 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -69,7 +67,8 @@ import luigi
 import pyarrow as pa
 import pyarrow.dataset as pads
 
-from contract.lake import LakeLayout, LakeUrlError, day, staging_url
+from contract.calendar import days_between
+from contract.calendar import lookback_days as calendar_lookback
 from contract.objects import (
     ACTIVITIES,
     BOUNCEBACK_ONLY_COLUMNS,
@@ -80,6 +79,7 @@ from contract.objects import (
     SFDC_CAMPAIGNS,
     EloquaObject,
 )
+from contract.settings import load_settings
 from eloqua.client import EloquaClient
 from eloqua.errors import EloquaError, Expired, ExportIncomplete, SyncFailed
 from eloqua.export import (
@@ -94,10 +94,11 @@ from eloqua.export import (
 )
 from eloqua.progress import progress_for
 from eloqua.settings import instance_timezone
-from jobs._common import load_settings
-from luigi_tasks.config import ConfigError, S3Settings, lake_url
-from luigi_tasks.lake import DatasetTarget, Lake, LakeError
-from spark.columns import lookback_days as scoring_days
+from lake.errors import LakeError
+from lake.paths import day, run_dates, staging_url
+from lake.storage import Lake
+from luigi_tasks.config import configured_lake
+from luigi_tasks.targets import DatasetTarget
 
 log = logging.getLogger("luigi-interface")
 
@@ -134,31 +135,10 @@ class extract(luigi.Config):  # luigi names the config section after the class
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def configured_lake() -> Lake:
-    """The lake of ``$SCC_LAKE_URL`` / ``[lake] url`` (one per process, so S3 clients are reused)."""
-    url = lake_url()
-    try:
-        s3 = S3Settings.from_env_and_config() if LakeLayout(url).is_s3 else None
-    except (LakeUrlError, ConfigError) as exc:
-        raise LakeError(str(exc)) from None
-    return _lake(url, s3, os.getpid())
-
-
-@functools.lru_cache(maxsize=4)
-def _lake(url: str, s3: S3Settings | None, pid: int) -> Lake:
-    # pid in the key: luigi forks a process per task with --workers > 1; boto3 clients must not cross a fork.
-    return Lake(url, s3)
-
-
 def lookback_days(date: dt.date) -> list[dt.date]:
     """The data days lead scoring reads for ``date``, oldest first: the same ``[lead_scoring] lookback_days``
     setting the Spark jobs use (spec: the 90 days ``date-89 .. date``), so extract fetches what they read."""
-    return list(scoring_days(date, load_settings(None).lead_scoring.lookback_days))
-
-
-def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
-    """``start .. end`` inclusive, oldest first (empty when ``end < start``)."""
-    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+    return list(calendar_lookback(date, load_settings().lead_scoring.lookback_days))
 
 
 def contiguous_runs(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
@@ -209,14 +189,7 @@ def _check_day_is_over(date: dt.date) -> None:
 
 def latest_snapshot_before(lake: Lake, date: dt.date) -> dt.date | None:
     """The run date of the latest complete ``staged/contacts`` snapshot strictly before ``date``, if any."""
-    days = []
-    for url in lake.list_datasets(lake.layout.staged_contacts_root()):
-        name = url.rsplit("/", 1)[-1]
-        if name.startswith("run_date="):
-            try:
-                days.append(dt.date.fromisoformat(name[len("run_date="):]))
-            except ValueError:
-                continue
+    days = run_dates(lake.list_datasets(lake.layout.staged_contacts_root()))
     earlier = [d for d in days if d < date]
     return max(earlier) if earlier else None
 
@@ -639,7 +612,7 @@ class ExtractContacts(_ExtractTask):
 
     def output(self) -> DatasetTarget:
         lake = configured_lake()
-        return lake.flag_target(lake.layout.raw_contacts(self.date))
+        return DatasetTarget(lake, lake.layout.raw_contacts(self.date))
 
     def complete(self) -> bool:
         # A full refresh is done only when the day's export is a full one; an increment does not satisfy it.
@@ -677,7 +650,7 @@ class ExtractActivities(_ExtractTask):
 
     def output(self) -> DatasetTarget:
         lake = configured_lake()
-        return lake.flag_target(lake.layout.raw_activities(self.activity_type, self.date))
+        return DatasetTarget(lake, lake.layout.raw_activities(self.activity_type, self.date))
 
     def run(self) -> None:
         _check_day_is_over(self.date)
@@ -708,7 +681,7 @@ class ExtractActivityRange(_ExtractTask):
 
     def output(self) -> list[DatasetTarget]:
         lake = configured_lake()
-        return [lake.flag_target(lake.layout.raw_activities(self.activity_type, d)) for d in self.days()]
+        return [DatasetTarget(lake, lake.layout.raw_activities(self.activity_type, d)) for d in self.days()]
 
     def run(self) -> Iterator[list[luigi.Task]]:
         _check_day_is_over(self.end)
@@ -767,7 +740,7 @@ class ExtractCustomObject(_ExtractTask):
 
     def output(self) -> DatasetTarget:
         lake = configured_lake()
-        return lake.flag_target(lake.layout.raw_custom_object(self.object_name, self.date))
+        return DatasetTarget(lake, lake.layout.raw_custom_object(self.object_name, self.date))
 
     def run(self) -> None:
         _check_day_is_over(self.date)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import luigi
 
 from luigi_tasks import timings  # noqa: F401  (registers the handlers that record every task's timing)
-from luigi_tasks.config import nightly
+from luigi_tasks.config import full_refresh
 from luigi_tasks.extract import DataDayParameter, ExtractAll
 from luigi_tasks.spark_tasks import CampaignResponses, ContactWashing, HardBounces, LeadScoring
 
@@ -27,6 +27,6 @@ class Nightly(luigi.WrapperTask):
     date = DataDayParameter()
 
     def requires(self) -> Iterator[luigi.Task]:
-        yield ExtractAll(date=self.date, full_refresh=nightly().full_refresh)
+        yield ExtractAll(date=self.date, full_refresh=full_refresh())
         for task in PIPELINE_TASKS:
             yield task(date=self.date)

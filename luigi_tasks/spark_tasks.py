@@ -1,7 +1,7 @@
 """The Spark stage in Luigi: one ``SparkSubmitTask`` per job under ``jobs/``, chained snapshot -> pipelines.
 
 Each task runs ``spark-submit <repo>/jobs/<job>.py --date D --lake URL [...]`` and is complete when the job's
-dataset carries ``_SUCCESS`` (a :meth:`luigi_tasks.lake.Lake.flag_target`).
+dataset carries ``_SUCCESS`` (a :class:`luigi_tasks.targets.DatasetTarget`).
 
 Configuration, from the Luigi config (``conf/luigi/*.cfg``) and the environment:
 
@@ -10,10 +10,13 @@ Configuration, from the Luigi config (``conf/luigi/*.cfg``) and the environment:
   ``total_executor_cores``, ... plus, here: ``spark_submit`` (default: the ``spark-submit`` next to this
   Python), ``properties_file`` (default: the project's ``conf/spark-defaults.conf``), ``pyspark_python``
   (default: this interpreter, so driver and executors import the same installed ``scc``) and
-  ``ship_packages`` (``true``: also ship ``contract``/``spark``/``jobs`` as a ``--py-files`` zip built at run
+  ``ship_packages`` (``true``: also ship ``contract``/``lake``/``spark``/``jobs`` as a ``--py-files`` zip built at run
   time, for clusters whose Python does not have ``scc`` installed).
-* ``[lake]`` / ``[s3]`` / ``$SCC_LAKE_URL`` through ``luigi_tasks.config``; the lake adds its S3A settings and
-  jars (``Lake.spark_conf()``).
+* the lake and its S3 endpoint through ``luigi_tasks.config`` (``--lake`` > ``$SCC_LAKE_URL`` > ``[lake] url``);
+  the lake adds its S3A settings and jars (``Lake.spark_conf()``, :mod:`lake.spark`).
+
+``python -m luigi_tasks.spark_tasks --lake s3://bucket/prefix`` prints those settings as ``--conf`` arguments
+for a hand-run ``spark-submit``.
 
 ``--conf`` precedence, later wins: the properties file < the lake's S3A settings < ``[spark] conf`` < the
 task's tuning parameters. Credentials reach spark-submit only as ``AWS_*`` environment variables: never on the
@@ -39,16 +42,17 @@ from luigi import configuration
 from luigi.contrib.external_program import ExternalProgramRunError
 from luigi.contrib.spark import SparkSubmitTask
 
-from contract.lake import LakeLayout
+from lake.paths import LakeLayout
+from lake.storage import Lake
 from luigi_tasks import config as scc_config
 from luigi_tasks.extract import ExtractActivityLookback, ExtractContacts, ExtractCustomObject
-from luigi_tasks.lake import Lake
+from luigi_tasks.targets import DatasetTarget
 from spark.hard_bounces import BOUNCEBACK
 from spark.lead_scoring import SCORED_ACTIVITY_TYPES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PROPERTIES_FILE = REPO_ROOT / "conf" / "spark-defaults.conf"
-SHIPPED_PACKAGES = ("contract", "spark", "jobs")
+SHIPPED_PACKAGES = ("contract", "lake", "spark", "jobs")
 
 
 _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|ACCESS_KEY|CREDENTIAL|SESSION", re.IGNORECASE)
@@ -56,11 +60,6 @@ _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|ACCESS_KEY|CREDENTIAL|S
 
 def _spark_config(name: str, default: str | None = None) -> str | None:
     return configuration.get_config().get("spark", name, default)
-
-
-def configured_lake() -> Lake:
-    """The lake every task of this run reads and writes (``$SCC_LAKE_URL`` or ``[lake] url``, ``[s3]``)."""
-    return Lake.from_config()
 
 
 def raw_requirements(date: dt.date) -> dict[str, list[luigi.Task]]:
@@ -71,7 +70,7 @@ def raw_requirements(date: dt.date) -> dict[str, list[luigi.Task]]:
     """
     scoring: list[luigi.Task] = [ExtractActivityLookback(date=date, activity_type=t) for t in SCORED_ACTIVITY_TYPES]
     return {
-        "contacts_snapshot": [ExtractContacts(date=date, full_refresh=scc_config.nightly().full_refresh)],
+        "contacts_snapshot": [ExtractContacts(date=date, full_refresh=scc_config.full_refresh())],
         # The lookback wrapper, not ExtractActivities(D): the nightly run fetches the same days through it, and two
         # tasks exporting one day would both publish it.
         "hard_bounces": [ExtractActivityLookback(date=date, activity_type=BOUNCEBACK)],
@@ -150,7 +149,7 @@ class SparkJobTask(SparkSubmitTask):
     @property
     def lake(self) -> Lake:
         # Not cached: luigi reuses task instances per parameters, and the config may change between builds.
-        return configured_lake()
+        return scc_config.configured_lake()
 
     @property
     def layout(self) -> LakeLayout:
@@ -167,7 +166,7 @@ class SparkJobTask(SparkSubmitTask):
         raise NotImplementedError
 
     def output(self) -> luigi.Target:
-        return self.lake.flag_target(self.output_url())
+        return DatasetTarget(self.lake, self.output_url())
 
     # --- how spark-submit is called
 
@@ -228,12 +227,7 @@ class SparkJobTask(SparkSubmitTask):
         env = super().program_environment()
         # Without it, pip-installed spark-submit asks whatever `python3` is first on PATH where pyspark lives.
         env.setdefault("SPARK_HOME", _pyspark_home())
-        s3 = self.lake.s3
-        if s3 is not None and s3.has_credentials:
-            env[scc_config.ENV_ACCESS_KEY] = s3.access_key
-            env[scc_config.ENV_SECRET_KEY] = s3.secret_key
-            if s3.session_token:
-                env[scc_config.ENV_SESSION_TOKEN] = s3.session_token
+        env.update(self.lake.credentials_env())
         return env
 
     def run(self) -> None:
@@ -257,7 +251,7 @@ class ContactsSnapshot(SparkJobTask):
     job = "contacts_snapshot"
 
     def job_options(self) -> list[str]:
-        return ["--full-refresh"] if scc_config.nightly().full_refresh else []
+        return ["--full-refresh"] if scc_config.full_refresh() else []
 
     def requires(self) -> dict[str, Any]:
         return {"raw": raw_requirements(self.date)[self.job]}
@@ -307,3 +301,36 @@ class CampaignResponses(_PipelineTask):
 
 SPARK_TASKS: tuple[type[SparkJobTask], ...] = (
     ContactsSnapshot, ContactWashing, HardBounces, LeadScoring, CampaignResponses)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the lake's Spark settings as ``--conf key=value`` arguments, for ``spark-submit`` by hand.
+
+    spark-submit $(python -m luigi_tasks.spark_tasks --lake s3://bucket/prefix) jobs/lead_scoring.py --date D ...
+
+    The lake comes from ``--lake``, else ``$SCC_LAKE_URL`` / ``[lake] url``; the endpoint from
+    ``$SCC_S3_ENDPOINT_URL`` / ``[s3]``. Credentials are never printed: export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
+    """
+    import argparse
+    import shlex
+
+    from lake.errors import LakeError
+
+    summary = (main.__doc__ or "").split("\n")[0]
+    parser = argparse.ArgumentParser(prog="python -m luigi_tasks.spark_tasks", description=summary)
+    parser.add_argument("--lake", help="lake URL (default: $SCC_LAKE_URL or [lake] url)")
+    args = parser.parse_args(argv)
+    scc_config.pin_flags(lake=args.lake)
+    try:
+        conf = scc_config.configured_lake().spark_conf()
+    except (LakeError, scc_config.ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        scc_config.clear_flags()
+    print(" ".join(f"--conf {shlex.quote(f'{k}={v}')}" for k, v in conf.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

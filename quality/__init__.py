@@ -1,5 +1,5 @@
 """Great Expectations suites and the quality gate (pipelines-spec section 4).
 
 The next stage: not built yet. The payloads it will check are declared in ``contract.objects.PAYLOADS`` and
-its zones in ``contract.lake.LakeLayout.quality``/``data_docs``.
+its zones in ``lake.paths.LakeLayout.quality``/``data_docs``.
 """

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from contract.calendar import lookback_bounds
+
 VALID_EMAIL_PATTERN = r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"
 
 
@@ -91,12 +93,5 @@ def day_window(run_date: dt.date) -> TimeWindow:
 
 def lookback_window(run_date: dt.date, days: int) -> TimeWindow:
     """The ``days`` data days ending with D: ``[D-(days-1) 00:00:00, D+1 00:00:00)`` UTC."""
-    if days < 1:
-        raise ValueError(f"lookback of {days} days: expected at least 1")
-    end = dt.datetime.combine(run_date, dt.time()) + dt.timedelta(days=1)
-    return TimeWindow(end - dt.timedelta(days=days), end)
+    return TimeWindow(*lookback_bounds(run_date, days))
 
-
-def lookback_days(run_date: dt.date, days: int) -> tuple[dt.date, ...]:
-    """The data days of a lookback, oldest first (D-(days-1) … D)."""
-    return tuple(run_date - dt.timedelta(days=n) for n in range(days - 1, -1, -1))

@@ -9,27 +9,18 @@ length are plain values (:class:`LeadScoringSettings`, read by the job from the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from contract.settings import LeadScoringSettings
 from spark.columns import TimeWindow, any_differs, is_blank, lookback_window
 from spark.schemas import PAYLOAD_SCHEMAS
 from spark.staging import conform_to, keep_one_row_per
+from spark.washing import JobLevelRule, wash_contacts
 
 Transform = Callable[[DataFrame], DataFrame]
-
-LOOKBACK_DAYS = 90
-DEFAULT_TARGET_COUNTRIES = ("US", "CA", "GB", "DE", "FR", "JP", "AU")
-DEFAULT_TARGET_INDUSTRIES = (
-    "technology",
-    "financial services",
-    "healthcare",
-    "government",
-    "telecommunications",
-)
 
 JOB_LEVEL_POINTS = {
     "C-Level": 40,
@@ -55,24 +46,6 @@ PROFILE_LETTERS = ((80, "A"), (60, "B"), (30, "C"))
 PROFILE_LETTER_ELSE = "D"
 ENGAGEMENT_DIGITS = ((60, "1"), (30, "2"), (10, "3"))
 ENGAGEMENT_DIGIT_ELSE = "4"
-
-
-@dataclass(frozen=True)
-class LeadScoringSettings:
-    """``[lead_scoring]`` settings; values are normalised (countries upper-case, industries lower-case,
-    trimmed)."""
-
-    target_countries: tuple[str, ...] = DEFAULT_TARGET_COUNTRIES
-    target_industries: tuple[str, ...] = DEFAULT_TARGET_INDUSTRIES
-    lookback_days: int = LOOKBACK_DAYS
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "target_countries", tuple(c.strip().upper() for c in self.target_countries))
-        object.__setattr__(
-            self, "target_industries", tuple(i.strip().lower() for i in self.target_industries)
-        )
-        if self.lookback_days < 1:
-            raise ValueError(f"lead_scoring.lookback_days is {self.lookback_days}: expected at least 1")
 
 
 def _thresholds(points: Column, steps: Iterable[tuple[int, str]], otherwise: str) -> Column:
@@ -192,4 +165,20 @@ def lead_scoring_payload(scored: DataFrame) -> DataFrame:
             F.col("engagement_points").alias("EngagementScore"),
         )
         .transform(conform_to(PAYLOAD_SCHEMAS["lead_scoring"]))
+    )
+
+
+def scored_contacts(
+    contacts: DataFrame,
+    activities: DataFrame,
+    countries: DataFrame,
+    states: DataFrame,
+    job_level_rules: Sequence[JobLevelRule],
+    run_date: dt.date,
+    settings: LeadScoringSettings,
+) -> DataFrame:
+    """The washed contacts of ``run_date`` with this run's scores and ``lead_rating``: what ``lead_scoring``
+    pays out and what ``campaign_responses`` rates each response with."""
+    return contacts.transform(wash_contacts(countries, states, job_level_rules)).transform(
+        with_lead_scores(activities, run_date, settings)
     )

@@ -29,9 +29,9 @@ from typing import Any
 
 import pytest
 
-from contract.lake import LakeLayout, local_path
 from contract.objects import CAMPAIGN_RESPONSES, CONTACTS, PIPELINES
 from eloqua.client import EloquaClient, uri_id
+from lake.paths import LakeLayout, local_path
 from tests.fixtures.sandbox import SandboxHandle, start_sandbox_process
 from tests.support.spec_recompute import (
     QUARANTINE,

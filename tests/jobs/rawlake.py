@@ -11,8 +11,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from contract.lake import LakeLayout, local_path
 from contract.objects import EloquaObject
+from lake.paths import LakeLayout, local_path
 
 _ARROW = {
     "string": pa.string(),

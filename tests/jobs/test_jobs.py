@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 
-from contract.lake import LakeLayout, local_path
+from contract.calendar import lookback_days
 from contract.objects import ACTIVITIES, CAMPAIGN_RESPONSES, CONTACTS, SFDC_CAMPAIGNS
 from jobs import campaign_responses, contact_washing, contacts_snapshot, hard_bounces, lead_scoring
-from spark.columns import lookback_days
+from lake.paths import LakeLayout, local_path
 from spark.lead_scoring import SCORED_ACTIVITY_TYPES
 from spark.schemas import PAYLOAD_SCHEMAS, QUARANTINE_CAMPAIGN_RESPONSES, RAW_CONTACTS
 from tests.jobs.rawlake import utc, write_dataset

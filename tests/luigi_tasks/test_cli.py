@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from contract.lake import LakeLayout
 from contract.objects import PIPELINES
+from lake.paths import LakeLayout
 from tests.support.procs import free_port
 
 SCC = [sys.executable, "-m", "luigi_tasks.cli"]

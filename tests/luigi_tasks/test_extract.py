@@ -27,6 +27,7 @@ import pytest
 from luigi.execution_summary import LuigiStatusCode
 
 from contract.objects import ACTIVITIES, CAMPAIGN_RESPONSES, CONTACTS, SFDC_CAMPAIGNS, EloquaObject
+from contract.settings import LOOKBACK_DAYS
 from luigi_tasks.extract import (
     ExtractActivities,
     ExtractActivityLookback,
@@ -35,7 +36,6 @@ from luigi_tasks.extract import (
     ExtractContacts,
     ExtractCustomObject,
 )
-from spark.lead_scoring import LOOKBACK_DAYS
 from tests.fixtures.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.integration

@@ -23,6 +23,8 @@ import pytest
 from luigi.execution_summary import LuigiStatusCode
 
 from contract.objects import ACTIVITIES
+from contract.settings import LOOKBACK_DAYS
+from lake.storage import Lake
 from luigi_tasks.extract import (
     ExtractActivities,
     ExtractActivityLookback,
@@ -32,8 +34,6 @@ from luigi_tasks.extract import (
     days_between,
     halves,
 )
-from luigi_tasks.lake import Lake
-from spark.lead_scoring import LOOKBACK_DAYS
 from tests.fixtures.sandbox import SandboxHandle
 from tests.luigi_tasks.test_extract import (
     CONTRACT_ARROW_TYPES,

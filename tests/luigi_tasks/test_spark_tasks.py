@@ -18,10 +18,10 @@ from luigi.contrib.external_program import ExternalProgramRunError
 
 from contract.objects import CONTACTS
 from eloqua.export import arrow_schema
-from luigi_tasks import lake as lake_mod
+from lake import spark as lake_mod
+from lake.storage import Lake, open_lake
 from luigi_tasks import spark_tasks as st
 from luigi_tasks.extract import ExtractActivityLookback, ExtractContacts, ExtractCustomObject
-from luigi_tasks.lake import Lake
 
 D = dt.date(2026, 11, 27)
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def luigi_cfg() -> Iterator[Callable[[str, str, str], None]]:
 def file_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lake:
     url = "file://" + str(tmp_path / "lake")
     monkeypatch.setenv("SCC_LAKE_URL", url)
-    return Lake(url)
+    return open_lake(url)
 
 
 @pytest.fixture()
@@ -204,7 +204,7 @@ def test_ship_packages_adds_a_zip_of_the_project_packages(file_lake, luigi_cfg):
     first, shipped = py_files.split(",")
     assert first == "/opt/extra/lib.zip"
     names = set(zipfile.ZipFile(shipped).namelist())
-    assert {"contract/lake.py", "spark/washing.py", "jobs/_common.py", "jobs/contact_washing.py"} <= names
+    assert {"lake/paths.py", "spark/washing.py", "jobs/_common.py", "jobs/contact_washing.py"} <= names
     assert not any(n.startswith("luigi_tasks/") for n in names)
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from luigi_tasks.lake import Lake
+from lake.paths import for_spark
+from lake.storage import Lake
+from luigi_tasks.targets import DatasetTarget
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -52,7 +54,7 @@ def _spark_submit(lake: Lake, app: Path, out_url: str) -> list[str]:
     }
     for key, value in conf.items():
         command += ["--conf", f"{key}={value}"]
-    return [*command, str(app), lake.spark_url(out_url)]
+    return [*command, str(app), for_spark(out_url)]
 
 
 def _submit_env(seaweed) -> dict[str, str]:
@@ -74,7 +76,7 @@ def test_spark_writes_and_reads_s3a_with_the_magic_committer(seaweed, s3_lake: L
     app = tmp_path / "s3a_smoke.py"
     app.write_text(APP)
     url = s3_lake.layout.staged_contacts("2024-03-01")
-    target = s3_lake.flag_target(url)
+    target = DatasetTarget(s3_lake, url)
 
     with s3_lake.atomic_dataset(url) as staging:
         command = _spark_submit(s3_lake, app, staging)

@@ -1,7 +1,7 @@
 """An independent, pure-Python recomputation of pipelines-spec.md sections 2 and 3 from a lake's raw zone.
 
 Written from the spec text alone (no code of ``spark/`` or ``jobs/``): column names come from
-``contract.objects``, paths from ``contract.lake``, reference data from ``conf/reference/*.csv`` and settings from
+``contract.objects``, paths from ``lake.paths``, reference data from ``conf/reference/*.csv`` and settings from
 ``conf/pipelines.toml``. Rows are plain dicts of Python values (``str``, ``int``, ``bool``, tz-aware ``datetime``,
 ``None``), so every rule below reads like the spec sentence it implements.
 
@@ -30,14 +30,14 @@ from typing import Any
 
 import pyarrow.dataset as ds
 
-from contract.lake import LakeLayout, local_path
-from contract.lake import day as day_str
 from contract.objects import (
     CAMPAIGN_RESPONSES,
     CONTACTS,
     PAYLOADS,
     SFDC_CAMPAIGNS,
 )
+from lake.paths import LakeLayout, local_path
+from lake.paths import day as day_str
 
 REPO = Path(__file__).resolve().parents[2]
 Row = dict[str, Any]

@@ -6,7 +6,6 @@ dataset exactly as it was; publishing is idempotent; errors are one line naming 
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
@@ -15,9 +14,11 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from contract.lake import SUCCESS_FLAG
-from luigi_tasks.config import ConfigError, S3Settings
-from luigi_tasks.lake import Lake, LakeError
+from lake.errors import LakeError
+from lake.paths import SUCCESS_FLAG
+from lake.settings import ConfigError, S3Settings
+from lake.storage import Lake, open_lake
+from luigi_tasks.targets import DatasetTarget, FileTarget
 
 D = "2026-11-27"
 
@@ -26,7 +27,7 @@ D = "2026-11-27"
 def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
     if request.param == "s3":
         return request.getfixturevalue("s3_lake")
-    return Lake(f"file://{tmp_path}/lake")
+    return open_lake(f"file://{tmp_path}/lake")
 
 
 def _write_parquet(lake: Lake, url: str, table: pa.Table, name: str = "part-{i}.parquet") -> None:
@@ -59,7 +60,7 @@ TABLE = pa.Table.from_pylist(ROWS, schema=pa.schema([("id", pa.int64()), ("email
 
 def test_atomic_dataset_is_invisible_until_published_then_complete(lake: Lake) -> None:
     url = lake.layout.raw_contacts(D)
-    target = lake.flag_target(url)
+    target = DatasetTarget(lake, url)
     with lake.atomic_dataset(url) as staging:
         _write_parquet(lake, staging, TABLE)
         assert lake.exists(staging)
@@ -77,7 +78,7 @@ def test_a_failure_inside_leaves_no_dataset_no_flag_and_no_staging(lake: Lake) -
     with pytest.raises(RuntimeError, match="boom"), lake.atomic_dataset(url) as staging:
         _write_parquet(lake, staging, TABLE)
         raise RuntimeError("boom")
-    assert not lake.flag_target(url).exists()
+    assert not DatasetTarget(lake, url).exists()
     assert not lake.exists(url)
     assert not lake.exists(staging)
 
@@ -89,7 +90,7 @@ def test_a_failed_rewrite_leaves_the_previous_dataset_untouched(lake: Lake) -> N
     with pytest.raises(KeyboardInterrupt), lake.atomic_dataset(url) as staging:
         _write_parquet(lake, staging, TABLE.slice(0, 1), name="other-{i}.parquet")
         raise KeyboardInterrupt
-    assert lake.flag_target(url).exists()
+    assert DatasetTarget(lake, url).exists()
     assert _read_parquet(lake, url) == ROWS
     assert _files(lake, url) == [SUCCESS_FLAG, "part-0.parquet"]
 
@@ -107,7 +108,7 @@ def test_a_rewrite_replaces_every_old_file(lake: Lake) -> None:
 def test_the_flag_target_is_incomplete_until_the_flag_exists(lake: Lake) -> None:
     url = lake.layout.raw_activities("EmailOpen", D)
     _write_parquet(lake, url, TABLE)  # written in place, as a killed non-atomic writer would leave it
-    target = lake.flag_target(url)
+    target = DatasetTarget(lake, url)
     assert lake.exists(url)
     assert not target.exists()
     assert not lake.is_complete(url)
@@ -138,7 +139,7 @@ def test_a_resumed_staging_prefix_is_published_whole_and_publish_is_idempotent(l
     _write_parquet(lake, staging, TABLE.slice(0, 2), name="page-1-{i}.parquet")
     # ... the process is killed here; the rerun finds the staging URL in its state and writes the rest
     _write_parquet(lake, staging, TABLE.slice(2), name="page-2-{i}.parquet")
-    assert not lake.flag_target(url).exists()
+    assert not DatasetTarget(lake, url).exists()
     lake.publish(staging, url)
     lake.publish(staging, url)  # a rerun after a kill right after publishing
     assert _read_parquet(lake, url) == ROWS
@@ -183,7 +184,7 @@ def test_json_state_round_trips_and_missing_files_are_reported(lake: Lake) -> No
 
 
 def test_file_target_writes_atomically_through_luigi(lake: Lake) -> None:
-    target = lake.file_target(lake.layout.loaded_receipt("contact_washing", D))
+    target = FileTarget(lake, lake.layout.loaded_receipt("contact_washing", D))
     assert isinstance(target, luigi.Target)
     assert not target.exists()
     with target.open("w") as handle:
@@ -219,7 +220,7 @@ def test_delete_needs_recursive_for_folders(lake: Lake) -> None:
         lake.delete(url)
     assert lake.delete(url, recursive=True)
     assert not lake.exists(url)
-    assert not lake.flag_target(url).exists()
+    assert not DatasetTarget(lake, url).exists()
     assert not lake.delete(url, recursive=True)
     with pytest.raises(LakeError, match="whole lake"):
         lake.delete(lake.url, recursive=True)
@@ -240,7 +241,7 @@ def test_check_passes_on_a_writable_lake_and_leaves_no_file(lake: Lake) -> None:
 def test_an_unwritable_local_lake_fails_with_one_line_naming_it(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")  # a file where the lake's folder should be: unwritable even for root
-    lake = Lake(f"file://{blocker}/lake")
+    lake = open_lake(f"file://{blocker}/lake")
     with pytest.raises(LakeError) as error:
         lake.check()
     message = str(error.value)
@@ -262,7 +263,7 @@ def _closed_port() -> int:
 def test_an_unreachable_s3_endpoint_fails_with_one_line_naming_lake_and_endpoint() -> None:
     endpoint = f"http://127.0.0.1:{_closed_port()}"
     settings = S3Settings(endpoint, access_key="AKIDEXAMPLE", secret_key="very-secret-value")
-    lake = Lake("s3://nowhere/lake", settings)
+    lake = open_lake("s3://nowhere/lake", settings)
     with pytest.raises(LakeError) as error:
         lake.check()
     message = str(error.value)
@@ -277,7 +278,7 @@ def test_rejected_s3_credentials_fail_with_one_line_and_no_secret(seaweed) -> No
     settings = S3Settings(
         seaweed.endpoint_url, access_key=seaweed.access_key, secret_key="wrong-secret-value"
     )
-    lake = Lake(seaweed.lake_url(), settings)
+    lake = open_lake(seaweed.lake_url(), settings)
     with pytest.raises(LakeError) as error:
         lake.check()
     message = str(error.value)
@@ -292,58 +293,8 @@ def test_settings_repr_never_shows_the_secret() -> None:
         "http://127.0.0.1:8333", access_key="AKID", secret_key="s3cr3t", session_token="t0k3n"
     )
     assert "s3cr3t" not in repr(settings) and "t0k3n" not in repr(settings)
-    lake = Lake("s3://bucket/lake", settings)
+    lake = open_lake("s3://bucket/lake", settings)
     assert "s3cr3t" not in repr(lake)
-
-
-@pytest.fixture()
-def luigi_s3_section():
-    """Options set in luigi's ``[s3]`` section for one test, then removed."""
-    config = luigi.configuration.get_config()
-    created = not config.has_section("s3")
-    if created:
-        config.add_section("s3")
-    before = dict(config.items("s3", raw=True)) if not created else {}
-    yield lambda **options: [config.set("s3", k, v) for k, v in options.items()]
-    if created:
-        config.remove_section("s3")
-    else:
-        for key in list(dict(config.items("s3", raw=True))):
-            config.remove_option("s3", key)
-        for key, value in before.items():
-            config.set("s3", key, value)
-
-
-def test_settings_come_from_config_with_the_endpoint_overridable_by_env(
-    luigi_s3_section, monkeypatch
-) -> None:
-    luigi_s3_section(endpoint_url="http://config-host:8333", region="eu-west-1", path_style="false")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKID")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "from-env")
-    monkeypatch.delenv("SCC_S3_ENDPOINT_URL", raising=False)
-    settings = S3Settings.from_env_and_config()
-    assert settings == S3Settings("http://config-host:8333", "eu-west-1", False, "AKID", "from-env")
-    monkeypatch.setenv("SCC_S3_ENDPOINT_URL", "https://env-host:9000/")
-    settings = S3Settings.from_env_and_config()
-    assert (settings.endpoint_url, settings.scheme, settings.endpoint_host) == (
-        "https://env-host:9000",
-        "https",
-        "env-host:9000",
-    )
-
-
-def test_credentials_in_luigi_cfg_must_be_environment_references(luigi_s3_section, monkeypatch) -> None:
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
-    monkeypatch.setenv("LAKE_KEY", "AKID-from-ref")
-    monkeypatch.setenv("LAKE_SECRET", "secret-from-ref")
-    luigi_s3_section(aws_access_key_id="${LAKE_KEY}", aws_secret_access_key="${LAKE_SECRET}")
-    settings = S3Settings.from_env_and_config()
-    assert (settings.access_key, settings.secret_key) == ("AKID-from-ref", "secret-from-ref")
-    luigi_s3_section(aws_secret_access_key="literal-secret")
-    with pytest.raises(ConfigError, match="environment reference") as error:
-        S3Settings.from_env_and_config()
-    assert "literal-secret" not in str(error.value)
 
 
 def test_a_bad_endpoint_is_refused_with_what_to_set() -> None:
@@ -364,7 +315,7 @@ def test_spark_conf_of_an_s3_lake_names_endpoint_style_provider_committer_and_ja
     for name in ("hadoop-aws-3.4.2.jar", "s3-2.29.52.jar"):
         (jars / name).write_bytes(b"")
     settings = S3Settings("http://127.0.0.1:8333", access_key="AKID", secret_key="s3cr3t")
-    conf = Lake("s3://bucket/lake", settings).spark_conf(jars)
+    conf = open_lake("s3://bucket/lake", settings).spark_conf(jars)
     assert conf == {
         "spark.jars": f"{jars}/hadoop-aws-3.4.2.jar,{jars}/s3-2.29.52.jar",
         "spark.hadoop.fs.s3a.endpoint": "http://127.0.0.1:8333",
@@ -382,47 +333,7 @@ def test_spark_conf_of_an_s3_lake_names_endpoint_style_provider_committer_and_ja
 
 
 def test_spark_conf_of_a_local_lake_is_empty_and_missing_jars_say_make_jars(tmp_path: Path) -> None:
-    assert Lake(f"file://{tmp_path}").spark_conf() == {}
+    assert open_lake(f"file://{tmp_path}").spark_conf() == {}
     settings = S3Settings("https://s3.example.test", access_key="AKID", secret_key="s3cr3t")
     with pytest.raises(LakeError, match="make jars"):
-        Lake("s3://bucket/lake", settings).spark_conf(tmp_path / "empty")
-
-
-@pytest.mark.integration
-def test_the_fixture_left_the_environment_alone(seaweed) -> None:
-    assert os.environ.get("AWS_SECRET_ACCESS_KEY") != seaweed.secret_key
-    assert os.environ.get("SCC_S3_ENDPOINT_URL") != seaweed.endpoint_url
-
-
-def test_credentials_referenced_in_luigi_cfg_never_show_in_luigi_output(
-    luigi_s3_section, monkeypatch
-) -> None:
-    import warnings
-
-    from luigi_tasks.config import s3
-
-    monkeypatch.setenv("LAKE_SECRET", "secret-from-ref")
-    luigi_s3_section(aws_secret_access_key="${LAKE_SECRET}")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        section = s3()
-    assert "secret-from-ref" not in repr(section)
-    assert not [w for w in caught if "secret-from-ref" in str(w.message)]
-
-
-def test_the_spark_conf_command_prints_conf_args_and_fails_in_one_line(tmp_path: Path, capsys) -> None:
-    from luigi_tasks.lake import main
-
-    assert main(["--lake", f"file://{tmp_path}/lake"]) == 0
-    assert capsys.readouterr().out == "\n"  # a local lake needs nothing
-    assert main(["--lake", "hdfs://nn/lake"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: lake URL 'hdfs://nn/lake' has scheme 'hdfs'") and err.count("\n") == 1
-
-
-def test_an_unset_environment_reference_in_the_config_is_one_line(luigi_s3_section, monkeypatch) -> None:
-    monkeypatch.delenv("SCC_TEST_UNSET_ENDPOINT", raising=False)
-    luigi_s3_section(endpoint_url="${SCC_TEST_UNSET_ENDPOINT}")
-    with pytest.raises(LakeError, match="SCC_TEST_UNSET_ENDPOINT") as error:
-        Lake("s3://bucket/lake")
-    assert "\n" not in str(error.value)
+        open_lake("s3://bucket/lake", settings).spark_conf(tmp_path / "empty")

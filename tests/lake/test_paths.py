@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from contract.lake import (
+from lake.paths import (
     SUCCESS_FLAG,
     ZONES,
     LakeLayout,
@@ -91,6 +91,9 @@ ZONE_PATHS = [
     ("data_docs", (), "quality/data_docs"),
     ("loaded_receipt", ("contact_washing", D), f"loaded/contact_washing/run_date={D}/receipt.json"),
     ("rejects", ("contact_washing", D), f"rejects/contact_washing/run_date={D}"),
+    ("run_task", (D, "Nightly_2026_11_27_8f3b"), f"runs/run_date={D}/tasks/Nightly_2026_11_27_8f3b.json"),
+    ("run_tasks", (D,), f"runs/run_date={D}/tasks"),
+    ("report", (D,), f"reports/run_date={D}/index.html"),
     ("state", ("extract", "contacts.json"), "_state/extract/contacts.json"),
 ]
 

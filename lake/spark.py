@@ -1,0 +1,69 @@
+"""What Spark needs to use the lake: the session settings every job shares and the S3A settings of an
+``s3://`` lake (``s3a://`` to Hadoop), with the jars ``make jars`` fetched.
+
+Credentials are never among these settings: they travel as ``AWS_*`` variables in spark-submit's environment,
+so secrets never appear on a command line or in the Spark UI. Executors on a cluster do not inherit that
+environment, but Spark copies the driver's ``AWS_*`` into the Hadoop configuration that ships with every job;
+the Simple/Temporary provider reads them there, the environment provider wherever they are set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lake.errors import LakeError
+from lake.settings import S3Settings
+
+JARS_DIR = Path(__file__).resolve().parents[1] / "spark" / "jars" / "target" / "jars"
+ENV_CREDENTIALS_PROVIDER = "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"
+SIMPLE_CREDENTIALS_PROVIDER = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+TEMPORARY_CREDENTIALS_PROVIDER = "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider"
+CREDENTIALS_PROVIDER_KEY = "spark.hadoop.fs.s3a.aws.credentials.provider"
+
+# Set once, here, for every session a job builds (jobs/_common.py) and the tests' session: timestamps are UTC
+# end to end, and Parquet timestamps are INT64 microseconds (pyarrow reads them as timestamp[us, tz=UTC]).
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+}
+
+
+class JarsMissing(LakeError):
+    """The S3A jars are not where ``make jars`` puts them."""
+
+
+def s3a_jars(jars_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The jars ``make jars`` fetched (hadoop-aws, AWS SDK v2 modules, spark-hadoop-cloud), sorted."""
+    folder = Path(jars_dir) if jars_dir else JARS_DIR
+    jars = sorted(folder.glob("*.jar")) if folder.is_dir() else []
+    if not any(j.name.startswith("hadoop-aws-") for j in jars):
+        raise JarsMissing(f"no hadoop-aws jar under {folder}: run 'make jars' to fetch the S3A jars")
+    return jars
+
+
+def s3a_conf(s: S3Settings, jars_dir: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """``--conf`` settings that let Spark read and write an ``s3://`` lake as ``s3a://``."""
+    conf = {
+        "spark.jars": ",".join(str(j) for j in s3a_jars(jars_dir)),
+        "spark.hadoop.fs.s3a.endpoint.region": s.region,
+        "spark.hadoop.fs.s3a.path.style.access": "true" if s.path_style else "false",
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": "true" if s.scheme == "https" else "false",
+        CREDENTIALS_PROVIDER_KEY: ",".join([
+            TEMPORARY_CREDENTIALS_PROVIDER if s.session_token else SIMPLE_CREDENTIALS_PROVIDER,
+            ENV_CREDENTIALS_PROVIDER,
+        ]),
+        # The magic committer writes task output to its final place as pending multipart uploads and
+        # completes them at job commit: no copy-based renames on S3. It needs spark-hadoop-cloud (pom).
+        "spark.hadoop.fs.s3a.committer.name": "magic",
+        "spark.hadoop.fs.s3a.committer.magic.enabled": "true",
+        "spark.hadoop.mapreduce.outputcommitter.factory.scheme.s3a":
+            "org.apache.hadoop.fs.s3a.commit.S3ACommitterFactory",
+        "spark.sql.sources.commitProtocolClass":
+            "org.apache.spark.internal.io.cloud.PathOutputCommitProtocol",
+        "spark.sql.parquet.output.committer.class":
+            "org.apache.spark.internal.io.cloud.BindingParquetOutputCommitter",
+    }
+    if s.endpoint_url:
+        conf["spark.hadoop.fs.s3a.endpoint"] = s.endpoint_url
+    return conf
