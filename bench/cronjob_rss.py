@@ -1,0 +1,223 @@
+"""Peak RSS of the nightly CronJob's own processes for one night, with Spark outside them.
+
+    .venv/bin/python bench/cronjob_rss.py                      # 20,000 contacts: a few minutes here
+    .venv/bin/python bench/cronjob_rss.py --contacts 1000000   # the production size (needs a big machine)
+
+Starts the Eloqua sandbox and a Spark standalone cluster (master and one worker on 127.0.0.1, standing in for
+the cluster), then runs ``scc nightly`` for the sandbox's last day with the shipped production configuration
+(conf/luigi/openshift.cfg, conf/spark/kubernetes.conf with the memory sizes cut to this machine), the lake in a
+temporary folder, and samples the process tree of ``scc nightly`` every 0.2 s with psutil:
+
+* own: every process of the tree except Spark's (the nightly pod's share: luigi workers, extract, orchestration);
+* spark-submit: each ``SparkSubmit`` JVM and its children. On a standalone cluster Python jobs run their driver
+  here (client mode); on Kubernetes (deploy mode cluster) the driver is a pod and the nightly pod keeps only
+  the submitting JVM (``SPARK_SUBMIT_OPTS=-Xmx256m`` in the CronJob), which is reported apart.
+
+Prints the sizes, the wall time, the peak of ``own``, the peak number of concurrent spark-submits and the peak of
+the whole tree. The CronJob's limit is 1 GiB (openshift/base/cronjob-nightly.yaml). Figures: bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+AS_OF = dt.date(2026, 11, 27)
+SITE, USER, PASSWORD = "SCCSandbox", "scc.api", "scc-sandbox"
+SUBMIT_CLASS = "org.apache.spark.deploy.SparkSubmit"
+MIB = 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"bench: {what} was not ready after {timeout:.0f}s")
+
+
+@contextmanager
+def process(argv: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+@contextmanager
+def sandbox(contacts: int, work: Path) -> Iterator[str]:
+    argv = [str(BIN / "scc"), "sandbox", "serve", "--port", "0", "--contacts", str(contacts), "--seed", "11",
+            "--as-of", AS_OF.isoformat(), "--sync-delay", "0", "--data-dir", str(work / "sandbox")]
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        prefix = "Eloqua sandbox listening on "
+        if not line.startswith(prefix):
+            raise SystemExit(f"bench: the sandbox did not start (exit {proc.poll()}, said {line!r})")
+        print(f"sandbox with {contacts:,} contacts ready in {time.monotonic() - started:.0f}s", flush=True)
+        yield line[len(prefix):].strip()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@contextmanager
+def spark_cluster(work: Path, cores: int, memory: str) -> Iterator[str]:
+    import pyspark
+
+    env = {**os.environ, "SPARK_HOME": os.path.dirname(pyspark.__file__), "SPARK_LOCAL_IP": "127.0.0.1",
+           "SPARK_WORKER_DIR": str(work / "spark-work"), "SPARK_LOCAL_DIRS": str(work / "spark-local"),
+           "PYSPARK_PYTHON": sys.executable, "SPARK_NO_DAEMONIZE": "1"}
+    port, web = free_port(), free_port()
+    master_url = f"spark://127.0.0.1:{port}"
+    spark_class = str(BIN / "spark-class")
+    with process([spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
+                  str(port), "--webui-port", str(web)], work / "master.log", env):
+        status = f"http://127.0.0.1:{web}/json/"
+        wait_for(lambda: urllib.request.urlopen(status, timeout=2).status == 200, "the Spark master")
+        with process([spark_class, "org.apache.spark.deploy.worker.Worker", master_url, "--host", "127.0.0.1",
+                      "--cores", str(cores), "--memory", memory, "--webui-port", str(free_port()),
+                      "--work-dir", str(work / "spark-work")], work / "worker.log", env):
+            wait_for(lambda: b'"aliveworkers" : 1' in urllib.request.urlopen(status, timeout=2).read(),
+                     "the Spark worker")
+            yield master_url
+
+
+def production_conf(work: Path, executor_memory: str) -> Path:
+    """scc-conf as the pods mount it, with the Spark sizes cut to this machine."""
+    conf = work / "etc-scc"
+    conf.mkdir()
+    shutil.copy(REPO / "conf" / "luigi" / "openshift.cfg", conf / "luigi.cfg")
+    sizes = {"spark.driver.memory": "1g", "spark.executor.memory": executor_memory, "spark.executor.cores": "1"}
+    lines = []
+    for line in (REPO / "conf" / "spark" / "kubernetes.conf").read_text().splitlines():
+        key = line.split(None, 1)[0] if line and not line.startswith("#") else ""
+        lines.append(f"{key} {sizes[key]}" if key in sizes else line)
+    (conf / "spark-kubernetes.conf").write_text("\n".join(lines) + "\n")
+    return conf
+
+
+def tree(root: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def sample(root: psutil.Process) -> tuple[int, int, int]:
+    """(own RSS, spark-submit RSS, concurrent spark-submits) of the tree now."""
+    spark: set[int] = set()
+    procs = tree(root)
+    submits = 0
+    for proc in procs:
+        try:
+            if any(SUBMIT_CLASS == arg for arg in proc.cmdline()):
+                submits += 1
+                spark |= {p.pid for p in tree(proc)}
+        except psutil.Error:
+            continue
+    own = spark_rss = 0
+    for proc in procs:
+        try:
+            rss = proc.memory_info().rss
+        except psutil.Error:
+            continue
+        if proc.pid in spark:
+            spark_rss += rss
+        else:
+            own += rss
+    return own, spark_rss, submits
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=2, help="luigi workers, as the CronJob runs (2)")
+    parser.add_argument("--executor-memory", default="1g")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, lake)")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="scc-cronjob-rss-"))
+    day = AS_OF - dt.timedelta(days=1)
+    try:
+        with sandbox(args.contacts, work) as url, spark_cluster(work, 1, "1500m") as master:
+            conf = production_conf(work, args.executor_memory)
+            env = {**os.environ,
+                   "LUIGI_CONFIG_PATH": str(conf / "luigi.cfg"), "SCC_CONF_DIR": str(conf),
+                   "SCC_SCHEDULER_URL": "http://127.0.0.1:9", "SCC_LAKE_URL": f"file://{work}/lake",
+                   "SCC_S3_ENDPOINT_URL": "http://127.0.0.1:9", "SCC_SPARK_MASTER": master,
+                   "SCC_SPARK_DEPLOY_MODE": "client", "SCC_SPARK_EXECUTORS": "1", "SCC_NAMESPACE": "bench",
+                   "SCC_IMAGE": "scc:bench", "SCC_SPARK_UPLOAD_URL": f"file://{work}/uploads",
+                   "ELOQUA_LOGIN_URL": url, "ELOQUA_SITE": SITE, "ELOQUA_USER": USER, "ELOQUA_PASSWORD": PASSWORD,
+                   "SPARK_SUBMIT_OPTS": "-Xmx256m"}
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+                env.pop(name, None)
+            # The luigid pod is not part of the CronJob's pod: the in-process scheduler stands in (a little more
+            # memory in this tree than in production, never less).
+            argv = [str(BIN / "scc"), "nightly", "--date", day.isoformat(), "--local-scheduler",
+                    "--workers", str(args.workers)]
+            started = time.monotonic()
+            peak_own = peak_spark = peak_total = peak_submits = samples = 0
+            with process(argv, work / "nightly.log", env) as proc:
+                root = psutil.Process(proc.pid)
+                while proc.poll() is None:
+                    own, spark_rss, submits = sample(root)
+                    samples += 1
+                    peak_own, peak_spark = max(peak_own, own), max(peak_spark, spark_rss)
+                    peak_total, peak_submits = max(peak_total, own + spark_rss), max(peak_submits, submits)
+                    time.sleep(0.2)
+                code = proc.wait()
+            wall = time.monotonic() - started
+            if code != 0:
+                tail = (work / "nightly.log").read_text()[-3000:]
+                raise SystemExit(f"bench: scc nightly exited {code}; its log ends:\n{tail}")
+        print(f"night of {day} for {args.contacts:,} contacts, {args.workers} luigi workers: {wall:.0f} s, "
+              f"{samples} samples")
+        print(f"peak RSS, CronJob's own processes (Spark excluded): {peak_own / MIB:.0f} MiB")
+        print(f"peak RSS, spark-submit with its client-mode driver: {peak_spark / MIB:.0f} MiB "
+              f"({peak_submits} at once)")
+        print(f"peak RSS, whole tree:                              {peak_total / MIB:.0f} MiB")
+        return 0
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
