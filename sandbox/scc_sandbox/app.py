@@ -24,15 +24,29 @@ from scc_sandbox.auth import Authenticator, Credentials
 from scc_sandbox.catalog import (
     ACTIVITY_ENTITY,
     ACTIVITY_TYPES,
+    CAMPAIGN_RESPONSE_ENTITY,
+    CONTACT_ENTITY,
     CUSTOM_OBJECTS,
+    EMAIL_GROUPS,
+    EVENTS,
+    EXTERNAL_ACTIVITY_TYPES,
     MEMBER_LISTS,
+    SCORING_MODELS,
     Entity,
     Field,
     activity_fields,
     canonical_activity_type,
     entity_for,
 )
-from scc_sandbox.definitions import Failure, failure, validate_export, validate_import
+from scc_sandbox.definitions import (
+    SYNC_ACTION_ENTITIES,
+    Failure,
+    failure,
+    validate_activity_import,
+    validate_export,
+    validate_import,
+    validate_sync_action_definition,
+)
 from scc_sandbox.faults import STATUS_BODIES, Fault, Faults, FaultSpecError
 from scc_sandbox.formats import api_ts, parse_duration
 from scc_sandbox.imports import MAX_POST_BYTES, MAX_POSTS_PER_SYNC, BadData, parse_posted, staged_imports
@@ -43,7 +57,8 @@ from scc_sandbox.synth import data_days
 BULK_PREFIX = "/api/bulk/2.0"
 JSON = "application/json; charset=utf-8"
 CATALOG_TS = "2024-01-15T09:30:00.0000000Z"
-_ENTITY = r"(?P<entity>contacts|accounts|activities|customobjects/\d+)"
+_ENTITY = r"(?P<entity>contacts|accounts|activities|customobjects/\d+|campaignresponses|events/\d+)"
+_KINDS = {"exports": "exports", "imports": "imports", "syncactions": "syncActions"}
 _SLASHES = re.compile(r"/{2,}")
 
 
@@ -113,7 +128,9 @@ ROUTES: tuple[Route, ...] = (
     _r("PUT", "/sandbox/faults", "put_faults", "admin"),
     _r("DELETE", "/sandbox/faults", "delete_faults", "admin"),
     _r("POST", "/sandbox/clock", "post_clock", "admin"),
-    _r("GET", r"/sandbox/dump/(?P<what>contacts|accounts|activities|customobjects/\d+)", "get_dump", "admin"),
+    _r("GET", r"/sandbox/dump/(?P<what>contacts|accounts|activities|customobjects/\d+|campaignresponses|events/\d+)",
+       "get_dump", "admin"),
+    _r("GET", r"/sandbox/dump/emailgroups/(?P<id>\d+)", "get_email_group_dump", "admin"),
     _r("GET", r"/(?P<entity>contacts|accounts)/fields", "list_fields"),
     _r("GET", r"/(?P<entity>contacts|accounts)/fields/(?P<id>\d+)", "get_field"),
     _r("GET", r"/activities/fields", "list_activity_fields"),
@@ -126,16 +143,24 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", r"/(?P<entity>accounts)/(?P<kind>lists)", "list_member_lists"),
     _r("GET", r"/(?P<entity>contacts)/(?P<kind>lists|segments|filters)/(?P<id>\d+)", "get_member_list"),
     _r("GET", r"/(?P<entity>accounts)/(?P<kind>lists)/(?P<id>\d+)", "get_member_list"),
+    _r("GET", r"/contacts/scoring/models", "list_scoring_models"),
+    _r("GET", r"/contacts/scoring/models/(?P<id>\d+)", "get_scoring_model"),
+    _r("GET", r"/(?P<entity>campaignresponses)/fields", "list_fields"),
+    _r("GET", r"/(?P<entity>campaignresponses)/fields/(?P<id>\d+)", "get_field"),
+    _r("GET", r"/events", "list_events"),
+    _r("GET", r"/events/(?P<event>\d+)", "get_event"),
+    _r("GET", r"/(?P<entity>events/\d+)/fields", "list_fields"),
+    _r("GET", r"/(?P<entity>events/\d+)/fields/(?P<id>\d+)", "get_field"),
     _r("GET", r"/(?P<kind>exports|imports)", "list_all_definitions"),
-    _r("POST", f"/{_ENTITY}/(?P<kind>exports|imports)", "create_definition"),
-    _r("GET", f"/{_ENTITY}/(?P<kind>exports|imports)", "list_definitions"),
-    _r("GET", f"/{_ENTITY}/(?P<kind>exports|imports)/(?P<id>\\d+)", "get_definition"),
-    _r("PUT", f"/{_ENTITY}/(?P<kind>exports|imports)/(?P<id>\\d+)", "put_definition"),
-    _r("DELETE", f"/{_ENTITY}/(?P<kind>exports|imports)/(?P<id>\\d+)", "delete_definition"),
+    _r("POST", f"/{_ENTITY}/(?P<kind>exports|imports|syncactions)", "create_definition"),
+    _r("GET", f"/{_ENTITY}/(?P<kind>exports|imports|syncactions)", "list_definitions"),
+    _r("GET", f"/{_ENTITY}/(?P<kind>exports|imports|syncactions)/(?P<id>\\d+)", "get_definition"),
+    _r("PUT", f"/{_ENTITY}/(?P<kind>exports|imports|syncactions)/(?P<id>\\d+)", "put_definition"),
+    _r("DELETE", f"/{_ENTITY}/(?P<kind>exports|imports|syncactions)/(?P<id>\\d+)", "delete_definition"),
     _r("GET", f"/{_ENTITY}/exports/(?P<id>\\d+)/data", "get_definition_data"),
     _r("DELETE", f"/{_ENTITY}/exports/(?P<id>\\d+)/data", "delete_definition_data"),
-    _r("POST", f"/{_ENTITY}/imports/(?P<id>\\d+)/data", "post_import_data"),
-    _r("DELETE", f"/{_ENTITY}/imports/(?P<id>\\d+)/data", "delete_import_data"),
+    _r("POST", f"/{_ENTITY}/(?P<kind>imports|syncactions)/(?P<id>\\d+)/data", "post_import_data"),
+    _r("DELETE", f"/{_ENTITY}/(?P<kind>imports|syncactions)/(?P<id>\\d+)/data", "delete_import_data"),
     _r("POST", "/syncs", "create_sync"),
     _r("GET", "/syncs", "list_syncs"),
     _r("GET", r"/syncs/(?P<id>\d+)", "get_sync"),
@@ -151,17 +176,14 @@ def route_key(method: str, path: str) -> str:
     lowered = path.lower().rstrip("/") or "/"
     if lowered.startswith(BULK_PREFIX):
         lowered = lowered[len(BULK_PREFIX) :] or "/"
-    segments = [
-        "{id}" if s.isdigit() else ("customObjects" if s == "customobjects" else s)
-        for s in lowered.split("/")
-    ]
+    camel = {"customobjects": "customObjects", "campaignresponses": "campaignResponses", "syncactions": "syncActions"}
+    segments = ["{id}" if s.isdigit() else camel.get(s, s) for s in lowered.split("/")]
     return f"{method} {'/'.join(segments)}"
 
 
 def _canonical_entity(name: str) -> str:
-    return (
-        "customObjects/" + name.split("/")[1] if name.lower().startswith("customobjects/") else name.lower()
-    )
+    entity = entity_for(name)
+    return entity.name if entity is not None else name.lower()
 
 
 class Sandbox:
@@ -448,6 +470,58 @@ class Sandbox:
         item = next((i for i in items if i["uri"] == wanted), None)
         return json_reply(200, item) if item else message(404, NOT_FOUND)
 
+    def _scoring_model_json(self, model: Any) -> dict[str, Any]:
+        fields = []
+        for statement in model.statements:
+            f = CONTACT_ENTITY.resolve(statement)
+            assert f is not None
+            fields.append({"name": f.name, "statement": f.statement, "dataType": f.data_type})
+        return {
+            "name": model.name,
+            "status": model.status,
+            "id": model.id,
+            "fields": fields,
+            "uri": f"/contacts/scoring/models/{model.id}",
+            "createdBy": "scc.admin",
+            "createdAt": CATALOG_TS,
+            "updatedBy": "scc.admin",
+            "updatedAt": CATALOG_TS,
+        }
+
+    def list_scoring_models(self, req: Request) -> Reply:
+        return self._list(req, [self._scoring_model_json(m) for m in SCORING_MODELS])
+
+    def get_scoring_model(self, req: Request) -> Reply:
+        model = next((m for m in SCORING_MODELS if m.id == int(req.group("id"))), None)
+        return json_reply(200, self._scoring_model_json(model)) if model else message(404, NOT_FOUND)
+
+    def _event_json(self, event_id: int) -> dict[str, Any]:
+        event = EVENTS[event_id]
+        base = f"/events/{event_id}"
+        return {
+            "name": event.name,
+            "description": f"Sandbox event {event.name}",
+            "displayNameFieldUri": f"{base}/fields/{event.email_field_id}",
+            "emailAddressFieldUri": f"{base}/fields/{event.email_field_id}",
+            "uniqueFieldUri": f"{base}/fields/{event.email_field_id}",
+            "uri": base,
+            "createdBy": "scc.admin",
+            "createdAt": CATALOG_TS,
+            "updatedBy": "scc.admin",
+            "updatedAt": CATALOG_TS,
+        }
+
+    def list_events(self, req: Request) -> Reply:
+        return self._list(req, [self._event_json(i) for i in EVENTS])
+
+    def get_event(self, req: Request) -> Reply:
+        event_id = int(req.group("event"))
+        if event_id not in EVENTS:
+            return message(404, NOT_FOUND)
+        body = self._event_json(event_id)
+        body["fields"] = [self._field_json(EVENTS[event_id].entity, f) for f in EVENTS[event_id].entity.listed_fields()]
+        return json_reply(200, body)
+
     # --- definitions ----------------------------------------------------------------------------------------
 
     def _definition(self, entity_name: str, kind: str, def_id: int) -> dict[str, Any] | None:
@@ -469,16 +543,28 @@ class Sandbox:
     def _validate(self, kind: str, body: Any, entity: Entity) -> tuple[dict[str, Any], list[Failure]]:
         if kind == "exports":
             return validate_export(body, entity)
+        if kind == "syncactions":
+            return validate_sync_action_definition(body, entity)
         if entity is ACTIVITY_ENTITY:
-            return {}, [failure("entity", "Activity imports are not supported by the sandbox.")]
+            return validate_activity_import(body)
         return validate_import(body, entity)
+
+    @staticmethod
+    def _served(kind: str, entity: Entity) -> bool:
+        """Whether the sandbox serves that kind of definition for the entity (campaign response and event
+        imports and sync actions other than contacts' and accounts' are not modelled)."""
+        if kind == "syncactions":
+            return entity in SYNC_ACTION_ENTITIES
+        if kind == "imports":
+            return entity is not CAMPAIGN_RESPONSE_ENTITY and not entity.name.startswith("events/")
+        return True
 
     def create_definition(self, req: Request) -> Reply:
         entity = entity_for(req.group("entity"))
         if entity is None:
             return message(404, NOT_FOUND)
         kind = req.group("kind").lower()
-        if kind == "imports" and entity is ACTIVITY_ENTITY:
+        if not self._served(kind, entity):
             return message(404, "Not Found")
         definition, errors = self._validate(kind, self._json_body(req), entity)
         if errors:
@@ -492,7 +578,7 @@ class Sandbox:
             )
             def_id = int(cur.lastrowid or 0)
             definition.update(
-                uri=f"/{entity.name}/{kind}/{def_id}",
+                uri=f"/{entity.name}/{_KINDS[kind]}/{def_id}",
                 createdBy=req.user,
                 createdAt=api_ts(now),
                 updatedBy=req.user,
@@ -562,7 +648,7 @@ class Sandbox:
     def post_import_data(self, req: Request) -> Reply:
         if len(req.body) > MAX_POST_BYTES:
             return message(404, "Not Found")
-        d = self._definition(_canonical_entity(req.group("entity")), "imports", int(req.group("id")))
+        d = self._definition(_canonical_entity(req.group("entity")), req.group("kind"), int(req.group("id")))
         if d is None:
             return message(404, NOT_FOUND)
         ctype = req.header("Content-Type").lower()
@@ -596,7 +682,7 @@ class Sandbox:
         return Reply(204)
 
     def delete_import_data(self, req: Request) -> Reply:
-        d = self._definition(_canonical_entity(req.group("entity")), "imports", int(req.group("id")))
+        d = self._definition(_canonical_entity(req.group("entity")), req.group("kind"), int(req.group("id")))
         if d is None:
             return message(404, NOT_FOUND)
         with self.store.tx() as conn:
@@ -633,7 +719,7 @@ class Sandbox:
                 [failure("syncedInstanceUri", "Must be the uri of an export or import definition.")]
             )
         uri = _SLASHES.sub("/", body["syncedInstanceUri"].strip())
-        m = re.fullmatch(f"/{_ENTITY}/(?P<kind>exports|imports)/(?P<id>\\d+)/?", uri, re.IGNORECASE)
+        m = re.fullmatch(f"/{_ENTITY}/(?P<kind>exports|imports|syncactions)/(?P<id>\\d+)/?", uri, re.IGNORECASE)
         d = m and self._definition(_canonical_entity(m.group("entity")), m.group("kind"), int(m.group("id")))
         if not d:
             return failures(
@@ -891,19 +977,31 @@ class Sandbox:
         entity = entity_for(what)
         assert entity is not None
         if entity is ACTIVITY_ENTITY:
-            activity_type = canonical_activity_type(req.query.get("type", ""))
+            raw = req.query.get("type", "")
+            activity_type = canonical_activity_type(raw) or next(
+                (t for t in EXTERNAL_ACTIVITY_TYPES if t.casefold() == raw.strip().casefold()), None
+            )
             try:
                 day = date.fromisoformat(req.query.get("day", ""))
             except ValueError:
                 day = None
             if activity_type is None or day is None:
                 return failures([failure("type/day", "Give ?type=<activity type>&day=YYYY-MM-DD.")])
-            if day in data_days(self.store.as_of):
+            if day in data_days(self.store.as_of) and activity_type in ACTIVITY_TYPES:
                 self.store.ensure_activities(activity_type, day)
             texts = self.store.dump(entity, "WHERE type = ? AND day = ?", (activity_type, day.isoformat()))
         else:
             texts = self.store.dump(entity)
         return Reply(200, b"[" + ",".join(texts).encode() + b"]")
+
+    def get_email_group_dump(self, req: Request) -> Reply:
+        """An email group's subscribers now: its rule with the sync actions' changes."""
+        group_id = int(req.group("id"))
+        if group_id not in EMAIL_GROUPS:
+            return message(404, NOT_FOUND)
+        group = EMAIL_GROUPS[group_id]
+        ids = self.engine.email_group_subscribers(group_id, self.store.n_contacts)
+        return json_reply(200, {"statement": group.statement, "name": group.name, "subscribed": ids})
 
 
 class _BadQuery(Exception):
@@ -934,3 +1032,4 @@ def _q_filter(items: list[dict[str, Any]], q: str) -> list[dict[str, Any]]:
     key, pattern = m.group(1), m.group(2)
     regex = re.compile("^" + ".*".join(map(re.escape, pattern.split("*"))) + "$", re.IGNORECASE)
     return [i for i in items if regex.match(str(i.get(key, "")))]
+

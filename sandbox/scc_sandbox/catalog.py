@@ -210,6 +210,16 @@ _CONTACT_FIELDS: tuple[Field, ...] = (
     _cf("C_Opt_In_Date1", "Opt-In Date", "date", 100046),
     Field("email_format", "{{Contact.Email.Format}}", "Email Format Preference", "EmailFormat", "string", 0,
           listed=False),
+    # the lead scoring model's statements (/contacts/scoring/models) read the stored score fields
+    *(
+        Field(f"model1_{attr.lower()}", f"{{{{Contact.LeadScore.Model[1].{attr}}}}}", name, attr, dtype, 0,
+              read_only=True, listed=False, source=column)
+        for attr, name, dtype, column in (
+            ("Rating", "Rating", "string", "c_lead_rating1"),
+            ("ProfileScore", "Profile Score", "number", "c_lead_profile_score1"),
+            ("EngagementScore", "Engagement Score", "number", "c_lead_engagement_score1"),
+        )
+    ),
     # the contact's account (the link {{Contact.Account.Field(...)}} statements follow)
     Field("account_id", "{{Contact.Field(C_Account_Link)}}", "Account", "C_Account_Link", "number", 0,
           read_only=True, listed=False),
@@ -551,7 +561,8 @@ def cdo_key(cdo: CustomObject, cdo_field: str) -> str:
 
 
 def entity_for(name: str) -> Entity | None:
-    """The entity for a URI prefix: contacts, accounts, activities or customObjects/{id}."""
+    """The entity for a URI prefix: contacts, accounts, activities, customObjects/{id}, campaignResponses or
+    events/{id}."""
     lowered = name.lower()
     if lowered == "contacts":
         return CONTACT_ENTITY
@@ -559,18 +570,15 @@ def entity_for(name: str) -> Entity | None:
         return ACCOUNT_ENTITY
     if lowered == "activities":
         return ACTIVITY_ENTITY
+    if lowered == "campaignresponses":
+        return CAMPAIGN_RESPONSE_ENTITY
     m = re.fullmatch(r"customobjects/(\d+)", lowered)
     if m and int(m.group(1)) in CUSTOM_OBJECTS:
         return CUSTOM_OBJECTS[int(m.group(1))].entity
+    m = re.fullmatch(r"events/(\d+)", lowered)
+    if m and int(m.group(1)) in EVENTS:
+        return EVENTS[int(m.group(1))].entity
     return None
-
-
-ALL_ENTITIES: tuple[Entity, ...] = (
-    CONTACT_ENTITY,
-    ACCOUNT_ENTITY,
-    ACTIVITY_ENTITY,
-    *(c.entity for c in CUSTOM_OBJECTS.values()),
-)
 
 
 # --- lists, segments and filters (EXISTS) -------------------------------------------------------------------
@@ -619,3 +627,166 @@ def contract_statements(obj: EloquaObject) -> list[str]:
 
 assert all(CONTACT_ENTITY.resolve(s) for s in contract_statements(CONTACTS))
 assert all(ACTIVITY_ENTITY.resolve(s) for s in contract_statements(ACTIVITIES))
+
+
+# --- lead scoring models (/contacts/scoring/models) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    id: int
+    name: str
+    status: str
+    statements: tuple[str, ...]
+
+
+SCORING_MODELS: tuple[ScoringModel, ...] = (
+    ScoringModel(
+        1,
+        "Lead Scoring Model",
+        "Active",
+        tuple(f.statement for f in _CONTACT_FIELDS if f.statement.startswith("{{Contact.LeadScore.Model[1].")),
+    ),
+)
+
+
+# --- campaign responses (/campaignResponses) --------------------------------------------------------------
+
+
+def _linked_contact_fields(prefix: str, table: str) -> tuple[Field, ...]:
+    """``{{<prefix>.Contact.Field(C_...)}}``: the record's contact's fields, through its ``contact_id``."""
+    return tuple(
+        Field(
+            f"contact_{f.key}",
+            f"{{{{{prefix}.Contact.Field({f.internal_name})}}}}",
+            f"Contact {f.name}",
+            f.internal_name,
+            f.data_type,
+            0,
+            read_only=True,
+            listed=False,
+            system=f.system,
+            source=f'(SELECT "{f.key}" FROM contacts WHERE contacts.id = {table}.contact_id)',
+        )
+        for f in _CONTACT_FIELDS
+        if f.statement.startswith("{{Contact.Field(")
+    )
+
+
+def _crf(key: str, statement: str, name: str, data_type: str, fid: int, **kw: Any) -> Field:
+    return Field(key, statement, name, name, data_type, fid, **kw)
+
+
+# Eloqua's native campaign responses (a contact's response to an Eloqua campaign), as the campaign response
+# export statements name them; not the project's "Campaign Responses" custom object (/customObjects/41).
+CAMPAIGN_RESPONSE_ENTITY = Entity(
+    "campaignResponses",
+    "campaign_responses",
+    (
+        _crf("id", "{{CampaignResponse.Id}}", "Id", "number", 400001, read_only=True, unique=True),
+        _crf("created_at", "{{CampaignResponse.CreatedAt}}", "CreatedAt", "date", 400002, read_only=True,
+             system=True),
+        _crf("member_status", "{{CampaignResponse.Field(MemberStatus)}}", "MemberStatus", "string", 400003),
+        _crf("integration_return_value", "{{CampaignResponse.Field(IntegrationReturnValue)}}",
+             "IntegrationReturnValue", "string", 400004),
+        _crf("campaign_id", "{{CampaignResponse.Campaign.Id}}", "CampaignId", "number", 400005, read_only=True),
+        _crf("contact_id", "{{CampaignResponse.Contact.Id}}", "ContactId", "number", 400006, read_only=True),
+        _crf("campaign_crm_id", "{{CampaignResponse.Campaign.Field(CRMCampaignId)}}", "CRMCampaignId", "string",
+             400007, read_only=True,
+             source="CASE WHEN campaign_id IS NULL THEN NULL ELSE printf('7015g%013d', campaign_id) END"),
+        _crf("campaign_name", "{{CampaignResponse.Campaign.Field(CampaignName)}}", "CampaignName", "string",
+             400008, read_only=True,
+             source="CASE WHEN campaign_id IS NULL THEN NULL ELSE 'Campaign ' || campaign_id END"),
+        *_linked_contact_fields("CampaignResponse", "campaign_responses"),
+    ),
+    label="campaign response",
+)
+
+
+# --- events (/events/{id}): registrants, like custom object records ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    name: str
+    entity: Entity
+    email_field_id: int
+
+
+def _event(event_id: int, name: str, first_field_id: int, spec: tuple[tuple[str, str], ...]) -> Event:
+    prefix, table = f"Event[{event_id}]", f"event_{event_id}"
+    fields: list[Field] = [
+        Field("id", f"{{{{{prefix}.Id}}}}", "Id", "Id", "number", 0, read_only=True, unique=True, listed=False),
+        Field("created_at", f"{{{{{prefix}.CreatedAt}}}}", "Created At", "CreatedAt", "date", 0, read_only=True,
+              listed=False, system=True),
+        Field("updated_at", f"{{{{{prefix}.UpdatedAt}}}}", "Updated At", "UpdatedAt", "date", 0, read_only=True,
+              listed=False, system=True),
+        Field("contact_id", f"{{{{{prefix}.Contact.Id}}}}", "Contact Id", "ContactId", "number", 0,
+              read_only=True, listed=False),
+    ]
+    for i, (field_name, data_type) in enumerate(spec):
+        fid = first_field_id + i
+        fields.append(Field(f"f{fid}", f"{{{{{prefix}.Field[{fid}]}}}}", field_name, field_name, data_type, fid,
+                            unique=data_type == "emailAddress"))
+    entity = Entity(f"events/{event_id}", table, (*fields, *_linked_contact_fields(prefix, table)), label="event")
+    return Event(event_id, name, entity, first_field_id)
+
+
+_REGISTRANT = (("Email Address", "emailAddress"), ("First Name", "text"), ("Last Name", "text"))
+EVENTS: dict[int, Event] = {
+    e.id: e
+    for e in (
+        _event(1, "Customer Summit 2026", 3001,
+               (*_REGISTRANT, ("Company", "text"), ("Session", "text"), ("Registered At", "date"),
+                ("Attended", "boolean"))),
+        _event(2, "Webinar: Data Quality Basics", 3101, (*_REGISTRANT, ("Registered At", "date"))),
+    )
+}
+
+
+ALL_ENTITIES: tuple[Entity, ...] = (
+    CONTACT_ENTITY,
+    ACCOUNT_ENTITY,
+    ACTIVITY_ENTITY,
+    *(c.entity for c in CUSTOM_OBJECTS.values()),
+    CAMPAIGN_RESPONSE_ENTITY,
+    *(e.entity for e in EVENTS.values()),
+)
+
+
+# --- email groups (sync action destinations) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmailGroup:
+    """An email group; a contact's subscription starts from a rule on its id, sync actions change it."""
+
+    id: int
+    name: str
+    is_subscribed: Callable[[int], bool]
+
+    @property
+    def statement(self) -> str:
+        return f"{{{{EmailGroup[{self.id}]}}}}"
+
+
+EMAIL_GROUPS: dict[int, EmailGroup] = {
+    g.id: g
+    for g in (
+        EmailGroup(1, "Monthly Newsletter", lambda i: i % 2 == 1),
+        EmailGroup(2, "Product Updates", lambda i: i % 3 == 1),
+    )
+}
+
+
+# --- external activities (/activities/imports) ------------------------------------------------------------
+
+# The instance's external asset types and, per type, its external activity types (set up in Eloqua's UI).
+EXTERNAL_ASSET_TYPES: dict[str, tuple[str, ...]] = {
+    "Tradeshow": ("Visited Booth", "Requested Demo"),
+    "Webinar": ("Registered", "Attended"),
+}
+EXTERNAL_ACTIVITY_TYPES: tuple[str, ...] = tuple(
+    dict.fromkeys(t for types in EXTERNAL_ASSET_TYPES.values() for t in types)
+)

@@ -15,11 +15,16 @@ from typing import Any
 
 from scc_sandbox import eel
 from scc_sandbox.catalog import (
+    ACCOUNT_ENTITY,
     ACTIVITY_ENTITY,
     ACTIVITY_TYPES,
+    CONTACT_ENTITY,
+    EMAIL_GROUPS,
+    EXTERNAL_ACTIVITY_TYPES,
     MAX_ACTIVITY_CONTACT_FIELDS,
     Entity,
     Field,
+    MemberList,
     canonical_activity_type,
     is_activity_contact_field,
     member_list,
@@ -82,14 +87,20 @@ def _check_fields(
             out.append(
                 failure(
                     f"fields.{name}",
-                    f"Must reference an existing {entity.label or entity.name} "
-                    "field (see the entity's /fields endpoint).",
+                    f"Must reference an existing {_noun(entity)} field (see /{entity.name}/fields).",
                     statement,
                 )
             )
         else:
             resolved[name] = f
     return resolved
+
+
+def _noun(entity: Entity) -> str:
+    """How Eloqua's documentation names an entity's fields: "contact fields", "custom object fields", ..."""
+    if entity.name.startswith("customObjects/"):
+        return f"custom object ({entity.label})"
+    return entity.label.lower() if entity.label else entity.name
 
 
 def _check_duration(
@@ -112,7 +123,68 @@ def _check_bool(body: Mapping[str, Any], key: str, out: list[Failure]) -> None:
         out.append(failure(key, "Must be true or false.", body[key]))
 
 
-def _check_sync_actions(body: Mapping[str, Any], out: list[Failure]) -> None:
+@dataclass(frozen=True)
+class SyncAction:
+    """A validated sync action: ``action`` on list ``kind[list_id]`` (``GlobalSubscribe``: no list)."""
+
+    action: str  # add | remove | setStatus
+    kind: str  # ContactList | AccountList | EmailGroup | GlobalSubscribe
+    list_id: int | None
+    status: str | None  # setStatus: subscribed | unsubscribed
+
+
+_DESTINATION = re.compile(
+    r"\{\{\s*(ContactList|AccountList|EmailGroup)\s*\[\s*(\d+)\s*\]\s*\}\}|\{\{\s*(GlobalSubscribe)\s*\}\}",
+    re.IGNORECASE,
+)
+_INSTANCE = re.compile(r"\{\{\s*(ActionInstance|DecisionInstance|FeederInstance)\s*\(", re.IGNORECASE)
+# The destinations each entity's sync actions may name (contact ones act on the records' contacts).
+_DESTINATIONS = {"contacts": ("ContactList", "EmailGroup", "GlobalSubscribe"), "accounts": ("AccountList",)}
+SYNC_ACTION_IDENTIFIERS = {
+    "contacts": ("{{Contact.Id}}", "{{Contact.Field(C_EmailAddress)}}", "{{Contact.Field(ContactIDExt)}}"),
+    "accounts": ("{{Account.Id}}", "{{Account.Field(M_CompanyName)}}", "{{Account.Field(CompanyIDExt)}}"),
+}
+
+
+def parse_sync_action(action: Any, entity: Entity) -> SyncAction | str:
+    """The sync action, or the constraint it breaks (one line)."""
+    if not isinstance(action, dict) or action.get("action") not in ("add", "remove", "setStatus"):
+        return "Must be add, remove or setStatus."
+    destination = action.get("destination")
+    if not isinstance(destination, str) or not _EML.fullmatch(destination.strip()):
+        return "Must be a statement such as '{{ContactList[12]}}'."
+    if entity.name.startswith("events/"):
+        return "Events have no sync actions."
+    if _INSTANCE.match(destination.strip()):
+        return ("Must reference a service instance within a workflow (the sandbox has no action, decision or "
+                "feeder instances).")
+    m = _DESTINATION.fullmatch(destination.strip())
+    allowed = _DESTINATIONS.get(entity.name, ())
+    if m is None:
+        return f"Must be one of {', '.join(allowed) or 'no destination'} for {entity.name}."
+    kind = next(k for k in ("ContactList", "AccountList", "EmailGroup", "GlobalSubscribe")
+                if k.lower() == (m.group(1) or m.group(3)).lower())
+    if kind not in allowed:
+        return (f"{kind} is not a destination for {entity.name} sync actions"
+                + (f"; use {', '.join(allowed)}." if allowed else " (the sandbox models contact and account ones)."))
+    list_id = int(m.group(2)) if m.group(2) else None
+    status = action.get("status")
+    if kind in ("ContactList", "AccountList"):
+        if action["action"] == "setStatus":
+            return f"A {kind} takes add or remove."
+        if member_list(f"{{{{{kind}[{list_id}]}}}}") is None:
+            return f"Must reference an existing {kind} (see /{entity.name}/lists)."
+        return SyncAction(action["action"], kind, list_id, None)
+    if action["action"] != "setStatus":
+        return f"{kind} takes setStatus with status subscribed or unsubscribed."
+    if status not in ("subscribed", "unsubscribed"):
+        return "Status must be subscribed or unsubscribed."
+    if kind == "EmailGroup" and list_id not in EMAIL_GROUPS:
+        return "Must reference an existing email group."
+    return SyncAction("setStatus", kind, list_id, status)
+
+
+def _check_sync_actions(body: Mapping[str, Any], entity: Entity, out: list[Failure]) -> None:
     actions = body.get("syncActions")
     if actions is None:
         return
@@ -123,17 +195,21 @@ def _check_sync_actions(body: Mapping[str, Any], out: list[Failure]) -> None:
         out.append(
             failure("syncActions", f"Must contain at most {MAX_SYNC_ACTIONS} actions; found {len(actions)}.")
         )
+        return
     for i, action in enumerate(actions):
-        if not isinstance(action, dict) or action.get("action") not in ("add", "remove", "setStatus"):
-            out.append(failure(f"syncActions[{i}].action", "Must be add, remove or setStatus."))
-        elif not isinstance(action.get("destination"), str) or not _EML.fullmatch(
-            action["destination"].strip()
-        ):
-            out.append(
-                failure(f"syncActions[{i}].destination", "Must be a statement such as '{{ContactList[12]}}'.")
-            )
-        elif action["action"] == "setStatus" and not isinstance(action.get("status"), str):
-            out.append(failure(f"syncActions[{i}].status", "Must be given for setStatus."))
+        parsed = parse_sync_action(action, entity)
+        if isinstance(parsed, str):
+            key = "action" if parsed.startswith("Must be add") else "destination"
+            if parsed.startswith("Status"):
+                key = "status"
+            value = action.get(key) if isinstance(action, dict) else action
+            out.append(failure(f"syncActions[{i}].{key}", parsed, value))
+
+
+def sync_actions(definition: Mapping[str, Any], entity: Entity) -> list[SyncAction]:
+    """A stored definition's sync actions, parsed (they were validated when it was stored)."""
+    parsed = [parse_sync_action(a, entity) for a in definition.get("syncActions") or ()]
+    return [a for a in parsed if isinstance(a, SyncAction)]
 
 
 @dataclass(frozen=True)
@@ -145,10 +221,15 @@ class CompiledFilter:
     activity_types: tuple[str, ...]  # types an activity export can match
     date_bounds: tuple[datetime | None, datetime | None]  # CreatedAt bounds (UTC, inclusive) of the filter
     instance_time: frozenset[str] = frozenset()  # keys of date fields the predicate reads in instance time
+    external_types: tuple[str, ...] = EXTERNAL_ACTIVITY_TYPES  # external activity types it can match
 
 
 def compile_definition_filter(
-    text: str | None, entity: Entity, clock: Clock | None = None, system_timestamps_in_utc: bool = False
+    text: str | None,
+    entity: Entity,
+    clock: Clock | None = None,
+    system_timestamps_in_utc: bool = False,
+    membership: Callable[[MemberList], Callable[[int], bool]] | None = None,
 ) -> CompiledFilter:
     """Parse and compile ``text`` for ``entity``; raise ``eel.EELError`` or ``ValueError`` (a constraint).
 
@@ -156,6 +237,7 @@ def compile_definition_filter(
     instance's time zone; system timestamps too unless ``system_timestamps_in_utc``), so a literal means
     what the client sees in the data; the predicate then expects those fields' row values (keys in
     ``instance_time``) as naive local times. Without, every date is compared in UTC (validation only).
+    ``membership`` gives a list's current membership test (its rule with sync actions' changes).
     """
     if not text or not text.strip():
         return CompiledFilter(None, (), ACTIVITY_TYPES, (None, None))
@@ -205,13 +287,17 @@ def compile_definition_filter(
     def exists(statement: str) -> Callable[[Mapping[str, Any]], bool]:
         ml = member_list(statement)
         assert ml is not None
-        return lambda row: row["id"] is not None and ml.is_member(int(row["id"]))
+        test = membership(ml) if membership is not None else ml.is_member
+        return lambda row: row["id"] is not None and test(int(row["id"]))
 
     predicate = eel.compile_filter(expr, resolve, exists=exists)
     types: tuple[str, ...] = ACTIVITY_TYPES
+    external: tuple[str, ...] = EXTERNAL_ACTIVITY_TYPES
     bounds: tuple[datetime | None, datetime | None] = (None, None)
     if entity is ACTIVITY_ENTITY:
-        types, bounds = _activity_scope(expr)
+        all_types, bounds = _activity_scope(expr)
+        types = tuple(t for t in all_types if t in ACTIVITY_TYPES)
+        external = tuple(t for t in all_types if t in EXTERNAL_ACTIVITY_TYPES)
         if "created_at" in local:
             # Bounds in local time (or UTC for offset literals): a day's margin covers any UTC offset.
             lo, hi = bounds
@@ -219,7 +305,7 @@ def compile_definition_filter(
                 None if lo is None else lo - timedelta(days=1),
                 None if hi is None else hi + timedelta(days=1),
             )
-    return CompiledFilter(predicate, tuple(used.values()), types, bounds, frozenset(local))
+    return CompiledFilter(predicate, tuple(used.values()), types, bounds, frozenset(local), external)
 
 
 # The contact date statements a list or segment filter may be combined with.
@@ -292,17 +378,16 @@ def _activity_scope(expr: eel.Expr) -> tuple[tuple[str, ...], tuple[datetime | N
     Sound over AND/OR (intersection/union); anything under NOT, or any other comparison, leaves the scope
     open.
     """
-    everything: tuple[frozenset[str], datetime | None, datetime | None] = (
-        frozenset(ACTIVITY_TYPES),
-        None,
-        None,
-    )
+    universe = ACTIVITY_TYPES + EXTERNAL_ACTIVITY_TYPES
+    everything: tuple[frozenset[str], datetime | None, datetime | None] = (frozenset(universe), None, None)
 
     def walk(node: eel.Expr) -> tuple[frozenset[str], datetime | None, datetime | None]:
         if isinstance(node, eel.Compare):
             f = ACTIVITY_ENTITY.resolve(node.field)
             if f is not None and f.key == "type" and node.op == "=":
-                named = canonical_activity_type(node.literal)
+                named = canonical_activity_type(node.literal) or next(
+                    (t for t in EXTERNAL_ACTIVITY_TYPES if t.casefold() == node.literal.strip().casefold()), None
+                )
                 return (frozenset({named}) if named else frozenset(), None, None)
             if f is not None and f.key == "created_at" and node.op in ("=", ">", ">=", "<", "<="):
                 value = parse_timestamp(node.literal)
@@ -310,7 +395,7 @@ def _activity_scope(expr: eel.Expr) -> tuple[tuple[str, ...], tuple[datetime | N
                     return everything
                 lo = value if node.op in ("=", ">", ">=") else None
                 hi = value if node.op in ("=", "<", "<=") else None
-                return (frozenset(ACTIVITY_TYPES), lo, hi)
+                return (frozenset(universe), lo, hi)
             return everything
         if isinstance(node, eel.And):
             types, lo, hi = everything
@@ -331,7 +416,7 @@ def _activity_scope(expr: eel.Expr) -> tuple[tuple[str, ...], tuple[datetime | N
         return everything
 
     types, lo, hi = walk(expr)
-    return tuple(t for t in ACTIVITY_TYPES if t in types), (lo, hi)
+    return tuple(t for t in universe if t in types), (lo, hi)
 
 
 def scope_days(bounds: tuple[datetime | None, datetime | None], days: list[date]) -> list[date]:
@@ -378,7 +463,7 @@ def validate_export(body: Any, entity: Entity) -> tuple[dict[str, Any], list[Fai
         )
     ):
         out.append(failure("maxRecords", "Must be a positive integer.", body["maxRecords"]))
-    _check_sync_actions(body, out)
+    _check_sync_actions(body, entity, out)
     definition = {k: v for k, v in body.items() if k not in READ_ONLY_KEYS}
     definition.setdefault("dataRetentionDuration", EXPORT_RETENTION_DEFAULT)
     return definition, out
@@ -426,10 +511,110 @@ def validate_import(body: Any, entity: Entity) -> tuple[dict[str, Any], list[Fai
         _check_bool(body, key, out)
     _check_duration(body, "dataRetentionDuration", timedelta(hours=1), timedelta(days=14), out)
     _check_duration(body, "autoDeleteDuration", timedelta(hours=1), None, out)
-    _check_sync_actions(body, out)
+    _check_sync_actions(body, entity, out)
     definition = {k: v for k, v in body.items() if k not in READ_ONLY_KEYS}
     definition.setdefault("isSyncTriggeredOnImport", True)
     definition.setdefault("isUpdatingMultipleMatchedRecords", False)
     definition.setdefault("updateRule", "always")
     definition.setdefault("dataRetentionDuration", IMPORT_RETENTION_DEFAULT)
     return definition, out
+
+
+# --- external activity imports (/activities/imports) -------------------------------------------------------
+
+ACTIVITY_IMPORT_REQUIRED = {
+    "type": "{{Activity.Type}}",
+    "asset_type": "{{Activity.Asset.Type}}",
+    "asset_name": "{{Activity.Asset.Name}}",
+    "created_at": "{{Activity.CreatedAt}}",
+}
+ACTIVITY_IMPORT_CONTACT = ("{{Activity.Contact.Field(C_EmailAddress)}}", "{{Activity.Contact.Id}}")
+ACTIVITY_IMPORT_OPTIONAL = ("{{Activity.Campaign.Id}}", "{{Activity.ExternalId}}")
+_ACTIVITY_IMPORT_STATEMENTS = frozenset(
+    normalize_statement(s)
+    for s in (*ACTIVITY_IMPORT_REQUIRED.values(), *ACTIVITY_IMPORT_CONTACT, *ACTIVITY_IMPORT_OPTIONAL)
+)
+
+
+def validate_activity_import(body: Any) -> tuple[dict[str, Any], list[Failure]]:
+    """An external activity import: the activity's type, asset type and name, date and contact (by email
+    address or id), optionally its campaign and external id; nothing else (Eloqua imports only external
+    activities)."""
+    out: list[Failure] = []
+    if not isinstance(body, dict):
+        return {}, [failure("body", "Must be a JSON object.")]
+    _check_name(body, out)
+    fields = body.get("fields")
+    if not isinstance(fields, dict) or not fields:
+        out.append(failure("fields", "Must be an object mapping at least one name to an EML statement."))
+        fields = {}
+    elif len(fields) > MAX_IMPORT_FIELDS:
+        out.append(failure("fields", f"Must contain at most {MAX_IMPORT_FIELDS} fields; found {len(fields)}."))
+    statements = {}
+    for name, statement in fields.items():
+        if not isinstance(statement, str) or normalize_statement(statement) not in _ACTIVITY_IMPORT_STATEMENTS:
+            out.append(failure(
+                f"fields.{name}",
+                "Must be one of the external activity statements: "
+                + ", ".join((*ACTIVITY_IMPORT_REQUIRED.values(), *ACTIVITY_IMPORT_CONTACT, *ACTIVITY_IMPORT_OPTIONAL))
+                + ".",
+                statement,
+            ))
+        else:
+            statements[normalize_statement(statement)] = name
+    for statement in ACTIVITY_IMPORT_REQUIRED.values():
+        if normalize_statement(statement) not in statements:
+            out.append(failure("fields", f"An external activity import needs {statement}."))
+    if not any(normalize_statement(s) in statements for s in ACTIVITY_IMPORT_CONTACT):
+        contact = " or ".join(ACTIVITY_IMPORT_CONTACT)
+        out.append(failure("fields", f"An external activity import needs the contact: {contact}."))
+    ident = body.get("identifierFieldName")
+    if ident is not None and (not isinstance(ident, str) or ident not in fields):
+        out.append(failure("identifierFieldName", "Must be one of the keys of 'fields'.", ident))
+    for key in ("isSyncTriggeredOnImport",):
+        _check_bool(body, key, out)
+    _check_duration(body, "dataRetentionDuration", timedelta(hours=1), timedelta(days=14), out)
+    _check_duration(body, "autoDeleteDuration", timedelta(hours=1), None, out)
+    if body.get("syncActions"):
+        out.append(failure("syncActions", "External activity imports take no sync actions."))
+    definition = {k: v for k, v in body.items() if k not in READ_ONLY_KEYS}
+    definition.setdefault("isSyncTriggeredOnImport", True)
+    definition.setdefault("updateRule", "always")
+    definition.setdefault("dataRetentionDuration", IMPORT_RETENTION_DEFAULT)
+    return definition, out
+
+
+# --- sync action definitions (/contacts/syncActions, /accounts/syncActions) -------------------------------
+
+
+def validate_sync_action_definition(body: Any, entity: Entity) -> tuple[dict[str, Any], list[Failure]]:
+    """A sync action definition: ``fields`` naming the records by one of the identifier statements Eloqua
+    allows, ``identifierFieldName`` (a key of ``fields``) and 1..10 ``syncActions``."""
+    out: list[Failure] = []
+    if not isinstance(body, dict):
+        return {}, [failure("body", "Must be a JSON object.")]
+    _check_name(body, out)
+    resolved = _check_fields(body, entity, MAX_IMPORT_FIELDS, out)
+    allowed = SYNC_ACTION_IDENTIFIERS[entity.name]
+    ident = body.get("identifierFieldName")
+    if not isinstance(ident, str) or not isinstance(body.get("fields"), dict) or ident not in body["fields"]:
+        out.append(failure("identifierFieldName", "Must be one of the keys of 'fields'.", ident))
+    elif ident in resolved and all(resolved[ident] is not entity.resolve(s) for s in allowed):
+        out.append(failure(
+            "identifierFieldName",
+            f"The identifier must be one of {', '.join(allowed)}.",
+            body["fields"][ident],
+        ))
+    if not body.get("syncActions"):
+        out.append(failure("syncActions", "Must contain at least one sync action."))
+    _check_sync_actions(body, entity, out)
+    _check_bool(body, "isSyncTriggeredOnImport", out)
+    _check_duration(body, "dataRetentionDuration", timedelta(hours=1), timedelta(days=14), out)
+    _check_duration(body, "autoDeleteDuration", timedelta(hours=1), None, out)
+    definition = {k: v for k, v in body.items() if k not in READ_ONLY_KEYS}
+    definition.setdefault("isSyncTriggeredOnImport", True)
+    definition.setdefault("dataRetentionDuration", IMPORT_RETENTION_DEFAULT)
+    return definition, out
+
+
+SYNC_ACTION_ENTITIES = (CONTACT_ENTITY, ACCOUNT_ENTITY)

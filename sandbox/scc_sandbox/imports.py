@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scc_sandbox.catalog import CONTACT_ENTITY, Entity, Field
+from scc_sandbox.catalog import (
+    ACTIVITY_ENTITY,
+    CONTACT_ENTITY,
+    EXTERNAL_ASSET_TYPES,
+    Entity,
+    Field,
+    normalize_statement,
+)
 from scc_sandbox.formats import BadValue, export_ts, import_value
 from scc_sandbox.store import Store
 
@@ -175,6 +182,109 @@ def apply_import(
                 result.updated += 1
             else:
                 result.unchanged += 1
+    return result
+
+
+EXTERNAL_ACTIVITY_ID_BASE = 9 * 10**15  # above every generated activity id
+
+
+def apply_activity_import(
+    store: Store, definition: dict[str, Any], rows: list[dict[str, Any]], campaign_ids: frozenset[int]
+) -> ImportResult:
+    """Create one external activity per valid row (external activities are never matched or updated).
+
+    A row needs its contact (by email address, trimmed and case-insensitively, or id: ELQ-00085 otherwise),
+    an asset type of the instance (ELQ-00072), an activity type of that asset type (ELQ-00070), a date read on
+    the instance's clock (ELQ-00032), an asset name (ELQ-00061), and a known campaign when one is given
+    (ELQ-00055). Created activities keep their ``day`` (UTC date) so activity exports find them.
+    """
+    by_statement = {normalize_statement(st): name for name, st in definition["fields"].items()}
+
+    def value(row: dict[str, Any], statement: str) -> str | None:
+        name = by_statement.get(normalize_statement(statement))
+        text = _text(row.get(name)).strip() if name is not None else ""
+        return text or None
+
+    result = ImportResult()
+    names = list(definition["fields"])
+    with store.bulk_tx() as conn:
+        (top,) = conn.execute(
+            "SELECT COALESCE(MAX(id), ?) FROM activities WHERE id > ?",
+            (EXTERNAL_ACTIVITY_ID_BASE, EXTERNAL_ACTIVITY_ID_BASE),
+        ).fetchone()
+        next_id = int(top) + 1
+
+        def reject(index: int, row: dict[str, Any], message: str, code: str, statement: str) -> None:
+            result.rejects.append({
+                "fieldValues": {n: _text(row.get(n)) for n in names if n in row},
+                "message": message,
+                "statusCode": code,
+                "recordIndex": index,
+                "invalidFields": [by_statement.get(normalize_statement(statement), statement)],
+            })
+
+        for index, row in enumerate(rows, start=1):
+            result.processed += 1
+            email = value(row, "{{Activity.Contact.Field(C_EmailAddress)}}")
+            contact_text = value(row, "{{Activity.Contact.Id}}")
+            contact_id: int | None = None
+            if contact_text is not None and contact_text.isdigit():
+                found = conn.execute("SELECT id, c_emailaddress FROM contacts WHERE id = ?",
+                                     (int(contact_text),)).fetchone()
+            elif email is not None:
+                found = conn.execute(
+                    "SELECT id, c_emailaddress FROM contacts WHERE lower(trim(c_emailaddress)) = ? ORDER BY id",
+                    (email.lower(),),
+                ).fetchone()
+            else:
+                found = None
+            if found is None:
+                reject(index, row, "Contact does not exist.", "ELQ-00085",
+                       "{{Activity.Contact.Id}}" if contact_text else "{{Activity.Contact.Field(C_EmailAddress)}}")
+                continue
+            contact_id, stored_email = int(found[0]), found[1]
+            asset_type = value(row, "{{Activity.Asset.Type}}")
+            activity_type = value(row, "{{Activity.Type}}")
+            asset_type = next((t for t in EXTERNAL_ASSET_TYPES if t.casefold() == (asset_type or "").casefold()), None)
+            if asset_type is None:
+                reject(index, row, "Asset Type not found.", "ELQ-00072", "{{Activity.Asset.Type}}")
+                continue
+            activity_type = next(
+                (t for t in EXTERNAL_ASSET_TYPES[asset_type] if t.casefold() == (activity_type or "").casefold()), None
+            )
+            if activity_type is None:
+                reject(index, row, "Activity Type not found.", "ELQ-00070", "{{Activity.Type}}")
+                continue
+            asset_name = value(row, "{{Activity.Asset.Name}}")
+            if asset_name is None:
+                reject(index, row, "Missing required field.", "ELQ-00061", "{{Activity.Asset.Name}}")
+                continue
+            try:
+                created = import_value(value(row, "{{Activity.CreatedAt}}"), "date", store.clock)
+            except BadValue:
+                created = None
+            if created is None:
+                reject(index, row, "Invalid data type for field value.", "ELQ-00032", "{{Activity.CreatedAt}}")
+                continue
+            campaign_text = value(row, "{{Activity.Campaign.Id}}")
+            campaign = int(campaign_text) if campaign_text and campaign_text.isdigit() else None
+            if campaign_text is not None and campaign not in campaign_ids:
+                reject(index, row, "Campaign not found.", "ELQ-00055", "{{Activity.Campaign.Id}}")
+                continue
+            store.insert_row(conn, ACTIVITY_ENTITY, {
+                "id": next_id,
+                "type": activity_type,
+                "created_at": created,
+                "contact_id": contact_id,
+                "asset_type": asset_type,
+                "asset_name": asset_name,
+                "campaign_id": campaign,
+                "external_id": value(row, "{{Activity.ExternalId}}"),
+                "email_address": stored_email,
+                "day": created[:10],
+            })
+            next_id += 1
+            result.created += 1
     return result
 
 

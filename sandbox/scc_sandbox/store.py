@@ -31,8 +31,10 @@ from scc_sandbox.catalog import (
     ACCOUNT_ENTITY,
     ACTIVITY_ENTITY,
     ALL_ENTITIES,
+    CAMPAIGN_RESPONSE_ENTITY,
     CAMPAIGN_RESPONSES_CDO,
     CONTACT_ENTITY,
+    EVENTS,
     SFDC_CAMPAIGNS_CDO,
     Entity,
     Field,
@@ -40,7 +42,7 @@ from scc_sandbox.catalog import (
 from scc_sandbox.clock import DEFAULT_TIMEZONE, Clock
 from scc_sandbox.formats import midnight, utcnow
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 _INSTANCE_TIME_SQL = "scc_instance_time"
 _SQL_TYPE = {"number": "NUMERIC", "boolean": "INTEGER"}
 
@@ -282,6 +284,8 @@ class Store:
                 n_rows INTEGER, rows TEXT);
             CREATE INDEX import_posts_def ON import_posts (def_id, sync_id);
             CREATE TABLE tokens (token TEXT PRIMARY KEY, kind TEXT, user TEXT, expires_at TEXT, used INTEGER);
+            CREATE TABLE memberships (kind TEXT, list_id INTEGER, record_id INTEGER, member INTEGER,
+                PRIMARY KEY (kind, list_id, record_id));
         """)
         c.execute("BEGIN")
         self._insert_many(c, CONTACT_ENTITY, synth.contacts(self.seed, self.as_of, self.n_contacts))
@@ -302,6 +306,13 @@ class Store:
         self._insert_many(
             c, SFDC_CAMPAIGNS_CDO.entity, synth.sfdc_campaigns(self.seed, self.as_of, self.n_contacts)
         )
+        self._insert_many(
+            c, CAMPAIGN_RESPONSE_ENTITY, synth.native_campaign_responses(self.seed, self.as_of, self.n_contacts)
+        )
+        for event in EVENTS.values():
+            self._insert_many(
+                c, event.entity, synth.event_registrants(self.seed, self.as_of, self.n_contacts, event.id)
+            )
         meta = {
             "schema": SCHEMA_VERSION,
             "seed": str(self.seed),
@@ -424,6 +435,15 @@ class Store:
         finally:
             conn.close()
 
+    def external_activity_days(self, types: Sequence[str]) -> list[date]:
+        """The days that hold imported external activities of ``types``."""
+        if not types:
+            return []
+        rows = self.query(
+            f"SELECT DISTINCT day FROM activities WHERE type IN ({', '.join('?' * len(types))})", tuple(types)
+        )
+        return [date.fromisoformat(d) for (d,) in rows]
+
     def staged_paths(self, sync_id: int) -> tuple[Path, Path]:
         base = self.data_dir / "staged"
         return base / f"{sync_id}.rows", base / f"{sync_id}.idx"
@@ -521,14 +541,37 @@ class Store:
         conn.execute(f"UPDATE {_q(entity.table)} SET {sets} WHERE id = ?", (*changes.values(), row_id))
 
     def insert_row(self, conn: sqlite3.Connection, entity: Entity, values: dict[str, Any]) -> int:
-        (next_id,) = conn.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {_q(entity.table)}").fetchone()
-        values = {**values, "id": next_id}
+        if values.get("id") is not None:
+            next_id = values["id"]
+        else:
+            (next_id,) = conn.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {_q(entity.table)}").fetchone()
+            values = {**values, "id": next_id}
         conn.execute(
             f"INSERT INTO {_q(entity.table)} ({', '.join(map(_q, values))}) "
             f"VALUES ({', '.join('?' * len(values))})",
             tuple(values.values()),
         )
         return int(next_id)
+
+    # --- list and email group memberships changed by sync actions ------------------------------------------
+
+    def set_memberships(self, kind: str, list_id: int, record_ids: Iterable[int], member: bool) -> int:
+        """Record that ``record_ids`` are (or are not) members of list ``kind[list_id]`` (``ContactList``,
+        ``AccountList``, ``EmailGroup``); overrides the list's rule. Returns how many ids were given."""
+        ids = list(record_ids)
+        with self.tx() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO memberships VALUES (?, ?, ?, ?)",
+                ((kind, list_id, i, int(member)) for i in ids),
+            )
+        return len(ids)
+
+    def membership_overrides(self, kind: str, list_id: int) -> dict[int, bool]:
+        """Record id -> member for the ids sync actions changed on that list."""
+        rows = self.query(
+            "SELECT record_id, member FROM memberships WHERE kind = ? AND list_id = ?", (kind, list_id)
+        )
+        return {int(i): bool(m) for i, m in rows}
 
     def count(self, entity: Entity) -> int:
         return int(self.query(f"SELECT COUNT(*) FROM {_q(entity.table)}")[0][0])

@@ -14,17 +14,23 @@ import json
 import threading
 import urllib.request
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from scc_sandbox.catalog import ACTIVITY_ENTITY, Entity, entity_for
-from scc_sandbox.definitions import CompiledFilter, compile_definition_filter, scope_days
+from scc_sandbox.catalog import ACTIVITY_ENTITY, EMAIL_GROUPS, Entity, MemberList, entity_for
+from scc_sandbox.definitions import (
+    CompiledFilter,
+    SyncAction,
+    compile_definition_filter,
+    scope_days,
+    sync_actions,
+)
 from scc_sandbox.faults import Faults, SyncPlan
-from scc_sandbox.formats import api_ts, filter_value, parse_duration
-from scc_sandbox.imports import apply_import
+from scc_sandbox.formats import BadValue, api_ts, filter_value, import_value, parse_duration
+from scc_sandbox.imports import apply_activity_import, apply_import
 from scc_sandbox.store import Store, json_dumps
-from scc_sandbox.synth import data_days
+from scc_sandbox.synth import ELOQUA_CAMPAIGNS, data_days
 
 ACTIVITY_EXPORT_CAP = 5_000_000
 TERMINAL = ("success", "warning", "error")
@@ -214,23 +220,94 @@ class SyncEngine:
         fields = [(name, entity.resolve(st)) for name, st in definition["fields"].items()]
         in_utc = definition.get("areSystemTimestampsInUTC") is True
         clock = self.store.clock
-        compiled = compile_definition_filter(definition.get("filter"), entity, clock, in_utc)
+        compiled = compile_definition_filter(
+            definition.get("filter"), entity, clock, in_utc, membership=self._membership
+        )
         scopes = None
         limit = int(definition.get("maxRecords") or 0) or None
         if entity is ACTIVITY_ENTITY:
-            days = scope_days(compiled.date_bounds, data_days(self.store.as_of))
-            scopes = [(t, d.isoformat()) for t in compiled.activity_types for d in days]
-            for t, d in scopes:
-                self.store.ensure_activities(t, date.fromisoformat(d))
+            candidates = set(data_days(self.store.as_of))
+            candidates.update(self.store.external_activity_days(compiled.external_types))
+            days = scope_days(compiled.date_bounds, sorted(candidates))
+            types = compiled.activity_types + compiled.external_types
+            scopes = [(t, d.isoformat()) for t in types for d in days]
+            for t in compiled.activity_types:
+                for d in days:
+                    self.store.ensure_activities(t, d)
             limit = min(limit or self.activity_cap, self.activity_cap)
         local = [] if clock.is_utc else [f.key for _n, f in fields if f and f.in_instance_time(in_utc)]
-        rows = self._rows(entity, fields, compiled, scopes, limit, local)
+        actions = sync_actions(definition, entity)
+        exported_ids: list[int] | None = [] if actions else None
+        rows = self._rows(entity, fields, compiled, scopes, limit, local, exported_ids)
         count = self.store.write_staged(sync["id"], rows)
         with self.store.tx() as conn:
             conn.execute("UPDATE syncs SET rows = ?, data_state = 'ready' WHERE id = ?", (count, sync["id"]))
         self._log(sync["id"], "information", "ELQ-00102", "Successfully exported members to csv file.", count)
+        outcome: dict[str, Any] = {"exported": count}
+        if actions and exported_ids is not None:
+            outcome["actioned"] = self._apply_actions(sync["id"], actions, exported_ids)
         self._log(sync["id"], "information", "ELQ-00131", "Deleted internal staging for data transfer.")
-        return "success", {"exported": count}
+        return "success", outcome
+
+    # --- sync actions ---------------------------------------------------------------------------------------
+
+    def _membership(self, ml: MemberList) -> Any:
+        """A list's membership test: its rule, overridden where sync actions added or removed records."""
+        overrides = self.store.membership_overrides(ml.kind, ml.id)
+        return lambda i: overrides[i] if i in overrides else ml.is_member(i)
+
+    def _apply_actions(self, sync_id: int, actions: list[SyncAction], ids: list[int]) -> int:
+        """Run a definition's sync actions on the records ``ids`` (in order); return how many records."""
+        for a in actions:
+            if a.kind in ("ContactList", "AccountList"):
+                assert a.list_id is not None
+                self.store.set_memberships(a.kind, a.list_id, ids, a.action == "add")
+            elif a.kind == "EmailGroup":
+                assert a.list_id is not None
+                self.store.set_memberships("EmailGroup", a.list_id, ids, a.status == "subscribed")
+            else:  # GlobalSubscribe: the contact's global subscription ({{Contact.Email.IsSubscribed}})
+                with self.store.tx() as conn:
+                    conn.executemany(
+                        "UPDATE contacts SET is_subscribed = ? WHERE id = ?",
+                        ((int(a.status == "subscribed"), i) for i in ids),
+                    )
+            if a.kind in ("EmailGroup", "GlobalSubscribe") and a.status == "unsubscribed":
+                self._log(sync_id, "information", "ELQ-00017", "Contacts email marked as unsubscribed.", len(ids))
+        return len(ids)
+
+    def email_group_subscribers(self, group_id: int, n_contacts: int) -> list[int]:
+        """Contact ids subscribed to an email group now (its rule with sync actions' changes)."""
+        group = EMAIL_GROUPS[group_id]
+        overrides = self.store.membership_overrides("EmailGroup", group_id)
+        (top,) = self.store.query("SELECT COALESCE(MAX(id), 0) FROM contacts")[0]
+        return [i for i in range(1, int(top) + 1)
+                if (overrides[i] if i in overrides else group.is_subscribed(i))]
+
+    def _matched_ids(self, entity: Entity, definition: dict[str, Any], rows: list[dict[str, Any]],
+                     skip: set[int]) -> tuple[list[int], list[int]]:
+        """The record ids the rows' identifiers match (rows whose 1-based index is in ``skip`` left out), and
+        the indexes of rows that match nothing."""
+        name = definition["identifierFieldName"]
+        ident = entity.resolve(definition["fields"][name])
+        assert ident is not None
+        ids: list[int] = []
+        unmatched: list[int] = []
+        conn = self.store.connect()
+        try:
+            for index, row in enumerate(rows, start=1):
+                if index in skip:
+                    continue
+                try:
+                    value = import_value(row.get(name), ident.data_type)
+                except BadValue:
+                    value = None
+                found = self.store.find_ids(conn, entity, ident.key, value) if value is not None else []
+                if not found:
+                    unmatched.append(index)
+                ids.extend(i for i in found if i not in ids)
+        finally:
+            conn.close()
+        return ids, unmatched
 
     def _rows(
         self,
@@ -240,15 +317,24 @@ class SyncEngine:
         scopes: Any,
         limit: int | None,
         instance_time: list[str],
+        exported_ids: list[int] | None = None,
     ) -> Any:
+        """The staged rows' JSON texts; ``exported_ids`` (when given) collects each row's record id."""
         predicate = compiled.predicate
         to_local = self.store.clock.to_instance
         keys = [(f.key, f.filter_type) for f in compiled.fields]
         local = [f.key for f in compiled.fields if f.key in compiled.instance_time]
-        rows = self.store.scan(entity, fields, compiled.fields, scopes, instance_time)
+        read = list(compiled.fields)
+        if exported_ids is not None:
+            read.append(entity.resolve(f"{{{{{entity.label}.Id}}}}") or next(f for f in entity.fields if f.key == "id"))
+        rows = self.store.scan(entity, fields, read, scopes, instance_time)
         n = 0
         try:
             for values, text in rows:
+                record_id = None
+                if exported_ids is not None:
+                    record_id = int(values[-1])
+                    values = values[:-1]
                 if predicate is not None:
                     row = {k: filter_value(v, t) for (k, t), v in zip(keys, values, strict=True)}
                     for k in local:  # the predicate reads these dates in the instance's time zone
@@ -256,6 +342,8 @@ class SyncEngine:
                             row[k] = to_local(row[k])
                     if not predicate(row):
                         continue
+                if record_id is not None and exported_ids is not None:
+                    exported_ids.append(record_id)
                 yield text
                 n += 1
                 if limit is not None and n >= limit:
@@ -281,6 +369,10 @@ class SyncEngine:
             rows.extend(json.loads(text))
         self._log(sync_id, "information", "ELQ-00130", "Total records staged for import.", len(rows))
         self._log(sync_id, "information", "ELQ-00137", "Ready for data import processing.")
+        if sync["kind"] == "syncactions":
+            return self._sync_action_sync(sync_id, entity, definition, rows)
+        if entity is ACTIVITY_ENTITY:
+            return self._activity_import(sync_id, definition, rows)
         result = apply_import(self.store, entity, definition, rows, self.store.now())
         with self.store.tx() as conn:
             conn.executemany(
@@ -299,7 +391,6 @@ class SyncEngine:
             self._log(sync_id, "warning", "ELQ-00002", "Invalid email addresses.", result.invalid_emails)
         if result.rejects:
             self._log(sync_id, "warning", "ELQ-00060", "Total rejected records.", len(result.rejects))
-        self._log(sync_id, "information", "ELQ-00131", "Deleted internal staging for data transfer.")
         outcome = {
             "processed": result.processed,
             "created": result.created,
@@ -307,7 +398,65 @@ class SyncEngine:
             "unchanged": result.unchanged,
             "rejected": len(result.rejects),
         }
+        actions = sync_actions(definition, entity)
+        if actions:
+            # the records the import created or matched: every row that was not rejected
+            ids, _unmatched = self._matched_ids(entity, definition, rows, {r["recordIndex"] for r in result.rejects})
+            outcome["actioned"] = self._apply_actions(sync_id, actions, ids)
+        self._log(sync_id, "information", "ELQ-00131", "Deleted internal staging for data transfer.")
         return ("warning" if result.rejects else "success"), outcome
+
+    def _store_rejects(self, sync_id: int, rejects: list[dict[str, Any]], processed: int) -> None:
+        with self.store.tx() as conn:
+            conn.executemany(
+                "INSERT INTO rejects VALUES (?, ?, ?)",
+                ((sync_id, i, json_dumps(r)) for i, r in enumerate(rejects)),
+            )
+            conn.execute("UPDATE import_posts SET rows = NULL WHERE sync_id = ?", (sync_id,))
+            conn.execute("UPDATE syncs SET rows = ? WHERE id = ?", (processed, sync_id))
+
+    def _activity_import(
+        self, sync_id: int, definition: dict[str, Any], rows: list[dict[str, Any]]
+    ) -> tuple[str, dict[str, Any]]:
+        result = apply_activity_import(self.store, definition, rows, frozenset(ELOQUA_CAMPAIGNS))
+        self._store_rejects(sync_id, result.rejects, result.processed)
+        self._log(sync_id, "information", "ELQ-00001", "Total records processed.", result.processed)
+        self._log(sync_id, "information", "ELQ-00069", "Activities created.", result.created)
+        if result.rejects:
+            self._log(sync_id, "warning", "ELQ-00060", "Total rejected records.", len(result.rejects))
+        self._log(sync_id, "information", "ELQ-00131", "Deleted internal staging for data transfer.")
+        outcome = {"processed": result.processed, "created": result.created, "updated": 0, "unchanged": 0,
+                   "rejected": len(result.rejects)}
+        return ("warning" if result.rejects else "success"), outcome
+
+    def _sync_action_sync(
+        self, sync_id: int, entity: Entity, definition: dict[str, Any], rows: list[dict[str, Any]]
+    ) -> tuple[str, dict[str, Any]]:
+        """A sync action definition's sync: match each staged row on the identifier, run the actions on the
+        matched records; rows that match nothing are rejected (ELQ-00034)."""
+        ids, unmatched = self._matched_ids(entity, definition, rows, set())
+        name = definition["identifierFieldName"]
+        ident = entity.resolve(definition["fields"][name])
+        rejects = [
+            {
+                "fieldValues": {k: "" if rows[i - 1].get(k) is None else str(rows[i - 1].get(k))
+                                for k in definition["fields"] if k in rows[i - 1]},
+                "message": "No record matches the identifier.",
+                "statusCode": "ELQ-00034",
+                "recordIndex": i,
+                "invalidFields": [ident.internal_name if ident else name],
+            }
+            for i in unmatched
+        ]
+        self._store_rejects(sync_id, rejects, len(rows))
+        self._log(sync_id, "information", "ELQ-00001", "Total records processed.", len(rows))
+        actioned = self._apply_actions(sync_id, sync_actions(definition, entity), ids)
+        if unmatched:
+            self._log(sync_id, "warning", "ELQ-00034", "Total unmatched records.", len(unmatched))
+        self._log(sync_id, "information", "ELQ-00131", "Deleted internal staging for data transfer.")
+        outcome = {"processed": len(rows), "created": 0, "updated": 0, "unchanged": 0,
+                   "rejected": len(rejects), "actioned": actioned}
+        return ("warning" if rejects else "success"), outcome
 
     def _callback(self, sync_id: int, url: str | None) -> None:
         # Only loopback callbacks: the sandbox never calls out to the network.

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from scc_sandbox.catalog import ACTIVITY_TYPES, CAMPAIGN_RESPONSES_CDO, SFDC_CAMPAIGNS_CDO, cdo_key
+from scc_sandbox.catalog import ACTIVITY_TYPES, CAMPAIGN_RESPONSES_CDO, EVENTS, SFDC_CAMPAIGNS_CDO, cdo_key
 from scc_sandbox.formats import export_ts, midnight
 
 DATA_DAYS = 120
@@ -785,3 +785,61 @@ def campaign_responses(seed: int, as_of: date, n_contacts: int) -> Iterator[dict
                 k["StatusNormalized"]: None,
             }
             next_id += 1
+
+
+ELOQUA_CAMPAIGNS = tuple(range(1000, 1000 + len(EMAIL_ASSETS)))  # the campaign ids activities point at
+MEMBER_STATUSES = (("Responded", 5.0), ("Registered", 2.0), ("Attended", 1.5), ("Opened", 1.0), ("Clicked", 1.0))
+
+
+def native_campaign_responses(seed: int, as_of: date, n_contacts: int) -> Iterator[dict[str, Any]]:
+    """Eloqua's own campaign responses (``/campaignResponses``): ``5 + 0.05% x contacts`` per data day, each a
+    contact's response to one of the Eloqua campaigns activities use; IntegrationReturnValue starts blank."""
+    if n_contacts <= 0:
+        return
+    statuses = tuple(s for s, _w in MEMBER_STATUSES)
+    weights = tuple(w for _s, w in MEMBER_STATUSES)
+    next_id = 1
+    for day in data_days(as_of):
+        rng = _rng(seed, "native responses", day.isoformat())
+        count = 5 + round(n_contacts * 0.0005)
+        for seconds in sorted(rng.uniform(0, 86_399.999) for _ in range(count)):
+            yield {
+                "id": next_id,
+                "created_at": _ts(midnight(day), seconds),
+                "member_status": _pick_weighted(rng, statuses, weights),
+                "integration_return_value": None,
+                "campaign_id": rng.choice(ELOQUA_CAMPAIGNS),
+                "contact_id": rng.randint(1, n_contacts),
+            }
+            next_id += 1
+
+
+def event_registrants(seed: int, as_of: date, n_contacts: int, event_id: int) -> Iterator[dict[str, Any]]:
+    """Registrants of a synthetic event: every contact whose id is ``event_id + 2`` modulo ``9 + 2·event_id``,
+    registered in the 30 days before ``as_of`` with the contact's clean email and names; about 60% attended
+    (event 1 only). Keys are the event table's columns (``f<fieldId>``)."""
+    event = EVENTS[event_id]
+    ids = {f.name: f.key for f in event.entity.fields if f.listed}
+    step = 9 + 2 * event_id
+    sessions = ("Keynote", "Data Quality Workshop", "Lead Scoring Deep Dive", "Partner Track")
+    next_id = 1
+    for i in range(event_id + 2, n_contacts + 1, step):
+        rng = _irng(seed, i, 50 + event_id)
+        row = contact_row(seed, as_of, i)
+        registered = midnight(as_of) - timedelta(seconds=rng.uniform(3_600, 30 * 86_400))
+        out: dict[str, Any] = {
+            "id": next_id,
+            "created_at": export_ts(registered),
+            "updated_at": export_ts(registered),
+            "contact_id": i,
+            ids["Email Address"]: clean_email(seed, i),
+            ids["First Name"]: row.get("c_firstname"),
+            ids["Last Name"]: row.get("c_lastname"),
+            ids["Registered At"]: export_ts(registered),
+        }
+        if "Session" in ids:
+            out[ids["Company"]] = row.get("c_company")
+            out[ids["Session"]] = rng.choice(sessions)
+            out[ids["Attended"]] = 1 if rng.random() < 0.6 else 0
+        yield out
+        next_id += 1

@@ -277,7 +277,8 @@ def test_import_definition_validation_over_http(sb: SandboxHandle) -> None:
     response = post(sb, "/contacts/imports", {"name": "i", "fields": FIELDS, "identifierFieldName": "Nope"})
     assert response.status_code == 400
     assert response.json()["failures"][0]["field"] == "identifierFieldName"
-    assert post(sb, "/activities/imports", {"name": "i", "fields": {}}).status_code == 404
+    # external activity imports exist and are validated like every definition
+    assert post(sb, "/activities/imports", {"name": "i", "fields": {}}).json()["failures"][0]["field"] == "fields"
 
 
 def test_custom_dates_are_imported_on_the_instance_clock(sb: SandboxHandle) -> None:
@@ -325,4 +326,4 @@ def test_an_unknown_field_is_refused_with_the_failures_shape(sb: SandboxHandle) 
     assert response.status_code == 400
     assert response.json()["failures"] == [{
         "field": "fields.Nope", "value": "{{Contact.Field(C_No_Such_Field)}}",
-        "constraint": "Must reference an existing Contact field (see the entity's /fields endpoint)."}]
+        "constraint": "Must reference an existing contact field (see /contacts/fields)."}]
