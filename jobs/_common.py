@@ -1,7 +1,9 @@
 """Wiring shared by the spark-submit entry points: arguments, session, inputs, reference data and writes.
 
 Every job takes ``--date YYYY-MM-DD --lake URL [--reference-dir DIR] [--settings FILE] [--verbose]``. Paths
-come only from :class:`lake.paths.LakeLayout` (Spark gets them through :func:`lake.paths.for_spark`);
+come only from :class:`lake.paths.LakeLayout` (Spark gets them through :func:`lake.paths.for_spark`); a dataset
+is committed in place by the S3A magic committer on ``s3a://`` and staged then renamed on ``file://``
+(:meth:`JobContext.write`);
 S3A settings arrive as ``--conf`` from the caller and credentials as ``AWS_*`` variables, never from here.
 
 Exit codes: 0 done; 2 bad arguments or a missing/invalid input (one line on stderr saying what to do); 1 any
@@ -296,7 +298,8 @@ class JobContext:
             fs.delete(self._hadoop_path(target, SUCCESS_FLAG), False)
             fs.delete(target, True)
         if self.lake.is_s3:
-            df.write.mode("errorifexists").parquet(target.toString())
+            # "overwrite": a store with real folders (SeaweedFS) keeps the emptied folder, which is no dataset
+            df.write.mode("overwrite").parquet(target.toString())
             rows = self._write_metrics(fs, target, metrics)
         else:
             rows = self._write_staged_and_rename(df, fs, target, metrics)
