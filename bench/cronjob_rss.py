@@ -8,7 +8,9 @@ the cluster), then runs ``scc nightly`` for the sandbox's last day with the ship
 (conf/luigi/openshift.cfg, conf/spark/kubernetes.conf with the memory sizes cut to this machine), the lake in a
 temporary folder, and samples the process tree of ``scc nightly`` every 0.2 s with psutil:
 
-* own: every process of the tree except Spark's (the nightly pod's share: luigi workers, extract, orchestration);
+* own: every process of the tree except Spark's (the nightly pod's share: luigi workers, extract, orchestration).
+  RSS is summed per process, so pages the forked luigi workers share are counted once per process: an upper
+  bound of what the pod's cgroup is charged;
 * spark-submit: each ``SparkSubmit`` JVM and its children. On a standalone cluster Python jobs run their driver
   here (client mode); on Kubernetes (deploy mode cluster) the driver is a pod and the nightly pod keeps only
   the submitting JVM (``SPARK_SUBMIT_OPTS=-Xmx256m`` in the CronJob), which is reported apart.
@@ -145,8 +147,10 @@ def sample(root: psutil.Process) -> tuple[int, int, int]:
     submits = 0
     for proc in procs:
         try:
-            if any(SUBMIT_CLASS == arg for arg in proc.cmdline()):
-                submits += 1
+            cmdline = proc.cmdline()
+            if SUBMIT_CLASS in cmdline:
+                # spark-class's bash wrapper and the JVM it starts both name the class: count the JVM only
+                submits += cmdline[0].endswith("java")
                 spark |= {p.pid for p in tree(proc)}
         except psutil.Error:
             continue
