@@ -1,8 +1,11 @@
 """Bulk exports into Parquet: create the definition and sync, then stream the sync's pages into part files.
 
     started = start_export(client, CONTACTS, filter=window_filter("{{Contact.UpdatedAt}}", start, end))
-    client.wait_for_sync(started.sync_uri, accept_warning=False)   # or: export(client, CONTACTS, ...)
+    client.wait_for_sync(started.sync_uri, accept_warning=False)
     result = export_to_parquet(client, started.sync_uri, arrow_schema(CONTACTS), fs, "/lake/_tmp/contacts")
+
+(``window_filter`` is :func:`eloqua.windows.window_filter`; the resumable run around these steps, with its state,
+manifest and publication, is :mod:`eloqua.exports`.)
 
 Each page of ``/syncs/{id}/data`` is parsed by Arrow's JSON reader (C++, outside the GIL, no per-row Python
 objects), or with ``transfer="csv"`` fetched as ``Accept: text/csv`` and parsed by Arrow's CSV reader (same
@@ -702,30 +705,6 @@ def export_to_parquet(
 # ----------------------------------------------------------------------------------------- definitions
 
 
-def window_filter(statement: str, start: dt.datetime | dt.date | str,
-                  end: dt.datetime | dt.date | str, timezone: tzinfo | None = None) -> str:
-    """EEL for ``start <= statement < end`` with Eloqua's ``'YYYY-MM-DD HH:MM:SS'`` literals.
-
-    ``start``/``end`` are UTC (naive, aware, or dates meaning UTC midnight). Eloqua reads a literal in the
-    clock of the field it is compared with: pass the instance's ``timezone`` for an ``instance_time`` field
-    and the literals are the UTC bounds expressed in that zone; None writes UTC (system timestamps exported
-    with ``areSystemTimestampsInUTC``).
-    """
-    return (f"'{statement}' >= '{_eel_time(start, timezone)}' AND "
-            f"'{statement}' < '{_eel_time(end, timezone)}'")
-
-
-def _eel_time(value: dt.datetime | dt.date | str, timezone: tzinfo | None = None) -> str:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    value = value.astimezone(timezone or dt.UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%d %H:%M:%S")
-
-
 def export_entity(client: EloquaClient, obj: EloquaObject) -> str:
     """The export entity path: ``contacts``, ``activities`` or ``customObjects/{id}`` (CDO found by name)."""
     if obj.custom_object_name:
@@ -794,31 +773,6 @@ def start_export(
     return StartedExport(definition_uri=created["uri"], sync_uri=sync["uri"], entity=entity, fields=fields)
 
 
-def export(
-    client: EloquaClient,
-    obj: EloquaObject,
-    *,
-    filter: str | None = None,
-    fields: Mapping[str, str] | None = None,
-    name: str | None = None,
-    data_retention: str = "P1D",
-    auto_delete: str = "P3D",
-    timeout: float = 6 * 3600.0,
-    on_started: Callable[[StartedExport], None] | None = None,
-) -> str:
-    """Create the definition and sync, wait for ``success`` and return the sync uri (for export_to_parquet).
-
-    ``on_started`` receives the definition and sync uris as soon as they exist (record them to resume).
-    A sync ending in ``warning`` or ``error`` raises SyncFailed; no end within ``timeout`` raises SyncTimeout.
-    """
-    started = start_export(client, obj, filter=filter, fields=fields, name=name,
-                           data_retention=data_retention, auto_delete=auto_delete)
-    if on_started is not None:
-        on_started(started)
-    client.wait_for_sync(started.sync_uri, timeout=timeout, accept_warning=False)
-    return started.sync_uri
-
-
 __all__ = [
     "TRANSFERS",
     "CsvPageDecoder",
@@ -832,12 +786,10 @@ __all__ = [
     "arrow_type",
     "convert_column",
     "definition_fields",
-    "export",
     "export_entity",
     "export_to_parquet",
     "page_decoder",
     "scan_parts",
     "start_export",
-    "window_filter",
     "write_part",
 ]

@@ -36,13 +36,13 @@ from eloqua.export import (
     PageDecoder,
     arrow_schema,
     convert_column,
-    export,
     export_to_parquet,
     start_export,
-    window_filter,
 )
 from eloqua.progress import LogProgress, NullProgress
 from eloqua.settings import EloquaSettings
+from eloqua.windows import window_filter
+from tests.support.eloqua_sync import finished_sync
 from tests.support.instance_time import read_back
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,7 +103,7 @@ def clean_faults(sandbox):
 def contacts_sync(sandbox) -> str:
     """One finished export sync of every contact, shared by the read-only tests of this module."""
     with client_for(sandbox) as client:
-        return export(client, CONTACTS, name="test_export contacts")
+        return finished_sync(client, CONTACTS, name="test_export contacts")
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +177,7 @@ def test_one_day_of_one_activity_type_equals_the_sandbox_rows(sandbox, tmp_path)
     # their columns come out null
     fields = {c.name: c.statement for c in ACTIVITIES.columns if c.name not in BOUNCEBACK_ONLY_COLUMNS}
     with client_for(sandbox) as client:
-        sync_uri = export(client, ACTIVITIES, filter=f"'{{{{Activity.Type}}}}' = 'EmailOpen' AND {window}",
+        sync_uri = finished_sync(client, ACTIVITIES, filter=f"'{{{{Activity.Type}}}}' = 'EmailOpen' AND {window}",
                           fields=fields)
         result = export_to_parquet(client, sync_uri, arrow_schema(ACTIVITIES), LOCAL, str(tmp_path),
                                    page_size=100, progress=NullProgress())
@@ -192,7 +192,7 @@ def test_one_day_of_one_activity_type_equals_the_sandbox_rows(sandbox, tmp_path)
 def test_an_empty_export_still_writes_the_schema(sandbox, tmp_path):
     with client_for(sandbox) as client:
         nobody = "'{{Contact.Field(C_EmailAddress)}}' = 'nobody@nowhere.invalid'"
-        sync_uri = export(client, CONTACTS, filter=nobody)
+        sync_uri = finished_sync(client, CONTACTS, filter=nobody)
         result = export_to_parquet(client, sync_uri, arrow_schema(CONTACTS), LOCAL, str(tmp_path),
                                    progress=NullProgress())
     table = pq.read_table(tmp_path)
@@ -233,7 +233,7 @@ def test_slow_and_faulty_sync_creation_is_survived(clean_faults, contacts_expect
         {"kind": "drop", "route": "POST /syncs", "count": 1},
         {"kind": "status", "route": "GET /syncs/*", "status": 429, "count": 2}]})
     with client_for(sandbox) as client:
-        sync_uri = export(client, CONTACTS)
+        sync_uri = finished_sync(client, CONTACTS)
         export_to_parquet(client, sync_uri, arrow_schema(CONTACTS), LOCAL, str(tmp_path),
                           progress=NullProgress())
     assert [f["fired"] for f in sandbox.state()["faults"]["faults"]] == [1, 1, 1, 2]
@@ -244,7 +244,7 @@ def test_slow_and_faulty_sync_creation_is_survived(clean_faults, contacts_expect
 def test_expired_sync_data_raises_expired_and_keeps_written_pages(clean_faults, contacts_sync, tmp_path):
     sandbox = clean_faults
     with client_for(sandbox) as client:
-        sync_uri = export(client, CONTACTS)  # its own sync: expiring it must not spoil the shared one
+        sync_uri = finished_sync(client, CONTACTS)  # its own sync: expiring it must not spoil the shared one
         sandbox.set_faults({"faults": [{"kind": "expire_data", "match": sync_uri, "after_pages": 3}]})
         with pytest.raises(Expired) as error:
             export_to_parquet(client, sync_uri, arrow_schema(CONTACTS), LOCAL, str(tmp_path), page_size=PAGE,
@@ -258,7 +258,7 @@ def test_expired_sync_data_raises_expired_and_keeps_written_pages(clean_faults, 
 def test_unknown_field_is_a_one_line_validation_error(sandbox):
     fields = {"Email": "{{Contact.Field(C_EmailAddress)}}", "Shoe": "{{Contact.Field(C_Shoe_Size)}}"}
     with client_for(sandbox) as client, pytest.raises(ValidationError) as error:
-        export(client, CONTACTS, fields=fields)
+        finished_sync(client, CONTACTS, fields=fields)
     assert one_line(str(error.value)) and "C_Shoe_Size" in str(error.value)
 
 
@@ -611,9 +611,9 @@ def test_csv_transfer_writes_the_same_part_files_as_json(sandbox, obj, tmp_path)
         if obj is ACTIVITIES:  # five days of bouncebacks: SMTP codes, some blank
             window = window_filter("{{Activity.CreatedAt}}", sandbox.as_of - dt.timedelta(days=5),
                                    sandbox.as_of)
-            sync_uri = export(client, ACTIVITIES, filter=f"'{{{{Activity.Type}}}}' = 'Bounceback' AND {window}")
+            sync_uri = finished_sync(client, ACTIVITIES, filter=f"'{{{{Activity.Type}}}}' = 'Bounceback' AND {window}")
         else:
-            sync_uri = export(client, obj)
+            sync_uri = finished_sync(client, obj)
         total = client.get_sync_data(sync_uri, limit=1)["totalResults"]
         json_dir, csv_dir = export_both_ways(sandbox, client, sync_uri, obj, tmp_path, page_size=total // 3 + 1)
     table = pq.read_table(csv_dir)
@@ -646,7 +646,7 @@ def test_csv_transfer_is_exact_for_commas_quotes_line_breaks_and_unicode(sandbox
         client.post_import_data(definition["uri"], ODD_CONTACTS)
         client.wait_for_sync(client.create_sync(definition["uri"])["uri"], accept_warning=False,
                              initial_delay=0.05, max_delay=0.2)
-        sync_uri = export(client, CONTACTS)
+        sync_uri = finished_sync(client, CONTACTS)
         json_dir, csv_dir = export_both_ways(sandbox, client, sync_uri, CONTACTS, tmp_path, page_size=5)
         total = client.get_sync_data(sync_uri, limit=1)["totalResults"]
     assert total == 15

@@ -28,11 +28,12 @@ import pytest
 from contract.objects import CONTACTS, PAYLOADS
 from eloqua.client import EloquaClient, RetryPolicy
 from eloqua.errors import SyncFailed, SyncTimeout
-from eloqua.export import arrow_schema, arrow_type, export, export_to_parquet
+from eloqua.export import arrow_schema, arrow_type, export_to_parquet
 from eloqua.imports import LoadError, LoadOptions, definition_name, load_payload, serialise, state_url
 from eloqua.settings import EloquaSettings
 from lake.storage import Lake, open_lake
 from tests.fixtures.sandbox import SandboxHandle
+from tests.support.eloqua_sync import finished_sync
 
 REPO = Path(__file__).resolve().parents[2]
 D = dt.date(2026, 11, 26)
@@ -333,7 +334,7 @@ def test_time_zone_round_trip_across_the_dst_change(sb: SandboxHandle, lake: Lak
     held = {r[EMAIL]: r[statement] for r in sb.dump("contacts")}  # the sandbox's truth, in UTC
     assert [held[t[EMAIL]] for t in targets] == ["2026-10-31 16:00:00.000", "2026-11-02 16:00:00.000"]
     with client_for(sb) as client:
-        sync_uri = export(client, CONTACTS, timeout=60)
+        sync_uri = finished_sync(client, CONTACTS, timeout=60)
         result = export_to_parquet(client, sync_uri, arrow_schema(CONTACTS, NEW_YORK), pafs.LocalFileSystem(),
                                    str(tmp_path / "raw"))
     read = {r["EmailAddress"]: r["HardBouncedAt"] for r in pq.read_table(result.parts).to_pylist()}

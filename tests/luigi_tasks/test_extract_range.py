@@ -22,18 +22,12 @@ import pyarrow.parquet as pq
 import pytest
 from luigi.execution_summary import LuigiStatusCode
 
+from contract.calendar import days_between
 from contract.objects import ACTIVITIES
 from contract.settings import LOOKBACK_DAYS
+from eloqua.windows import activity_filter, contiguous_runs, halves
 from lake.storage import Lake
-from luigi_tasks.extract import (
-    ExtractActivities,
-    ExtractActivityLookback,
-    ExtractActivityRange,
-    activity_filter,
-    contiguous_runs,
-    days_between,
-    halves,
-)
+from luigi_tasks.extract import ExtractActivities, ExtractActivityLookback, ExtractActivityRange
 from tests.fixtures.sandbox import SandboxHandle
 from tests.luigi_tasks.test_extract import (
     CONTRACT_ARROW_TYPES,
