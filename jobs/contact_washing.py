@@ -3,7 +3,8 @@ contacts.
 
 Reads ``staged/contacts/run_date=D`` and ``conf/reference/*.csv``; writes
 ``import_ready/contact_washing/run_date=D`` (``EmailAddress, Country, StateProv, JobLevel``, only contacts
-where one of them changes).
+where one of them changes) and ``quarantine/contact_washing/run_date=D`` (``ContactId``, those columns,
+``reason``: the rows whose EmailAddress is invalid or shared by several contacts, which are not loaded).
 
     spark-submit jobs/contact_washing.py --date 2026-11-27 --lake file:///srv/scc/lake
 
@@ -16,15 +17,18 @@ import sys
 from collections.abc import Sequence
 
 from jobs._common import JobContext, run_job
-from spark.washing import contact_washing_payload, wash_contacts
+from spark.washing import contact_washing_rows, loadable_rows, quarantined_rows, wash_contacts
 
 JOB = "contact_washing"
 
 
 def _run(ctx: JobContext) -> None:
-    contacts = ctx.staged_contacts()
-    payload = contacts.transform(wash_contacts(*ctx.reference())).transform(contact_washing_payload)
-    ctx.write(payload, ctx.lake.import_ready(JOB, ctx.run_date))
+    rows = contact_washing_rows(ctx.staged_contacts().transform(wash_contacts(*ctx.reference()))).cache()
+    try:
+        ctx.write(rows.transform(quarantined_rows(JOB)), ctx.lake.quarantine(JOB, ctx.run_date))
+        ctx.write(rows.transform(loadable_rows(JOB)), ctx.lake.import_ready(JOB, ctx.run_date))
+    finally:
+        rows.unpersist()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,7 +4,9 @@ Reads ``staged/contacts/run_date=D``, ``conf/reference/*.csv`` (the 3.1 rules gi
 ``country_iso`` of this run) and ``raw/activities`` of the types ``EmailOpen``, ``EmailClickthrough``,
 ``FormSubmit`` and ``WebVisit`` for the 90 days ``D-89 … D`` (every partition must be complete); settings from
 ``[lead_scoring]`` of ``--settings``. Writes ``import_ready/lead_scoring/run_date=D``
-(``EmailAddress, LeadRating, ProfileScore, EngagementScore``, only contacts where one of them changes).
+(``EmailAddress, LeadRating, ProfileScore, EngagementScore``, only contacts where one of them changes) and
+``quarantine/lead_scoring/run_date=D`` (``ContactId``, those columns, ``reason``: the rows whose EmailAddress
+is invalid or shared by several contacts, which are not loaded).
 
     spark-submit jobs/lead_scoring.py --date 2026-11-27 --lake file:///srv/scc/lake
 
@@ -17,14 +19,19 @@ import sys
 from collections.abc import Sequence
 
 from jobs._common import JobContext, run_job
-from spark.lead_scoring import lead_scoring_payload
+from spark.lead_scoring import lead_scoring_rows
+from spark.washing import loadable_rows, quarantined_rows
 
 JOB = "lead_scoring"
 
 
 def _run(ctx: JobContext) -> None:
-    payload = ctx.scored_contacts().transform(lead_scoring_payload)
-    ctx.write(payload, ctx.lake.import_ready(JOB, ctx.run_date))
+    rows = lead_scoring_rows(ctx.scored_contacts()).cache()
+    try:
+        ctx.write(rows.transform(quarantined_rows(JOB)), ctx.lake.quarantine(JOB, ctx.run_date))
+        ctx.write(rows.transform(loadable_rows(JOB)), ctx.lake.import_ready(JOB, ctx.run_date))
+    finally:
+        rows.unpersist()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

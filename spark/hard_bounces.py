@@ -13,11 +13,11 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from spark.columns import TimeWindow, is_blank, normalized_email
-from spark.schemas import PAYLOAD_SCHEMAS
-from spark.staging import conform_to
+from spark.washing import loadable_rows, quarantined_rows, with_identifier_reason
 
 Transform = Callable[[DataFrame], DataFrame]
 
+PIPELINE = "hard_bounces"
 BOUNCEBACK = "Bounceback"
 MATCHED_CONTACT_ID = "matched_contact_id"
 
@@ -88,10 +88,11 @@ def unmatched_hard_bounces(contacts: DataFrame, window: TimeWindow) -> Transform
     return transform
 
 
-def hard_bounces_payload(contacts: DataFrame, window: TimeWindow) -> Transform:
-    """The ``hard_bounces`` import rows: per matched contact with a non-blank EmailAddress and at least one
-    hard bounce in ``window``, ``HardBouncedAt`` = its latest one and ``IsBounced`` = true; suppressed when
-    the snapshot already has ``IsBounced = true`` and ``HardBouncedAt >=`` that time."""
+def hard_bounces_rows(contacts: DataFrame, window: TimeWindow) -> Transform:
+    """The ``hard_bounces`` rows: per matched contact with a non-blank EmailAddress and at least one hard
+    bounce in ``window``, ``ContactId``, ``EmailAddress``, ``HardBouncedAt`` = its latest one, ``IsBounced`` =
+    true and ``reason`` (:func:`spark.washing.with_identifier_reason`); suppressed when the snapshot already
+    has ``IsBounced = true`` and ``HardBouncedAt >=`` that time."""
 
     def transform(activities: DataFrame) -> DataFrame:
         latest = (
@@ -109,11 +110,30 @@ def hard_bounces_payload(contacts: DataFrame, window: TimeWindow) -> Transform:
             contacts.join(latest, F.col("ContactId") == F.col(MATCHED_CONTACT_ID), "inner")
             .filter(~is_blank(F.col("EmailAddress")) & ~already_recorded)
             .select(
+                F.col("ContactId"),
                 F.col("EmailAddress"),
                 F.col("_hard_bounced_at").alias("HardBouncedAt"),
                 F.lit(True).alias("IsBounced"),
             )
-            .transform(conform_to(PAYLOAD_SCHEMAS["hard_bounces"]))
+            .transform(with_identifier_reason(contacts))
         )
+
+    return transform
+
+
+def hard_bounces_payload(contacts: DataFrame, window: TimeWindow) -> Transform:
+    """The ``hard_bounces`` import rows: :func:`hard_bounces_rows` that may be loaded."""
+
+    def transform(activities: DataFrame) -> DataFrame:
+        return activities.transform(hard_bounces_rows(contacts, window)).transform(loadable_rows(PIPELINE))
+
+    return transform
+
+
+def hard_bounces_quarantine(contacts: DataFrame, window: TimeWindow) -> Transform:
+    """The ``hard_bounces`` rows held back, with their ``reason``."""
+
+    def transform(activities: DataFrame) -> DataFrame:
+        return activities.transform(hard_bounces_rows(contacts, window)).transform(quarantined_rows(PIPELINE))
 
     return transform

@@ -16,9 +16,14 @@ from pyspark.sql import functions as F
 
 from contract.settings import LeadScoringSettings
 from spark.columns import TimeWindow, any_differs, is_blank, lookback_window
-from spark.schemas import PAYLOAD_SCHEMAS
-from spark.staging import conform_to, keep_one_row_per
-from spark.washing import JobLevelRule, wash_contacts
+from spark.staging import keep_one_row_per
+from spark.washing import (
+    JobLevelRule,
+    loadable_rows,
+    quarantined_rows,
+    wash_contacts,
+    with_identifier_reason,
+)
 
 Transform = Callable[[DataFrame], DataFrame]
 
@@ -146,9 +151,11 @@ def with_lead_scores(activities: DataFrame, run_date: dt.date, settings: LeadSco
     return transform
 
 
-def lead_scoring_payload(scored: DataFrame) -> DataFrame:
-    """The ``lead_scoring`` import rows: contacts with a non-blank EmailAddress whose ``LeadRating``,
-    ``ProfileScore`` or ``EngagementScore`` differs (null-safe) from the snapshot."""
+def lead_scoring_rows(scored: DataFrame) -> DataFrame:
+    """The ``lead_scoring`` rows from scored contacts (the whole snapshot): ``ContactId``, ``EmailAddress``,
+    ``LeadRating``, ``ProfileScore``, ``EngagementScore`` and ``reason``
+    (:func:`spark.washing.with_identifier_reason`), for contacts with a non-blank EmailAddress whose rating or
+    scores differ (null-safe) from the snapshot."""
     changed = any_differs(
         [
             (F.col("lead_rating"), F.col("LeadRating")),
@@ -159,13 +166,24 @@ def lead_scoring_payload(scored: DataFrame) -> DataFrame:
     return (
         scored.filter(~is_blank(F.col("EmailAddress")) & changed)
         .select(
+            F.col("ContactId"),
             F.col("EmailAddress"),
             F.col("lead_rating").alias("LeadRating"),
             F.col("profile_points").alias("ProfileScore"),
             F.col("engagement_points").alias("EngagementScore"),
         )
-        .transform(conform_to(PAYLOAD_SCHEMAS["lead_scoring"]))
+        .transform(with_identifier_reason(scored))
     )
+
+
+def lead_scoring_payload(scored: DataFrame) -> DataFrame:
+    """The ``lead_scoring`` import rows: :func:`lead_scoring_rows` that may be loaded."""
+    return lead_scoring_rows(scored).transform(loadable_rows("lead_scoring"))
+
+
+def lead_scoring_quarantine(scored: DataFrame) -> DataFrame:
+    """The ``lead_scoring`` rows held back, with their ``reason``."""
+    return lead_scoring_rows(scored).transform(quarantined_rows("lead_scoring"))
 
 
 def scored_contacts(

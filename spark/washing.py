@@ -6,6 +6,9 @@ code``) DataFrames read from ``conf/reference/*.csv``, and the job-level rules a
 ``(pattern, level)`` pairs (a CASE WHEN chain compiles each regex once; a join on patterns would compile one
 per row). The computed columns are snake_case (``email_norm``, ``email_valid``, ``country_iso``,
 ``state_code``, ``job_level``) so they never shadow the Eloqua values they are compared with.
+
+Identifier hygiene, shared by the three contact payloads: a row whose EmailAddress is invalid or the address of
+several contacts is held back with a ``reason`` (:func:`with_identifier_reason`), never loaded.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from spark.columns import (
     any_differs,
@@ -24,7 +28,7 @@ from spark.columns import (
     normalized_email,
     state_key,
 )
-from spark.schemas import PAYLOAD_SCHEMAS
+from spark.schemas import PAYLOAD_SCHEMAS, QUARANTINE_REASON
 from spark.staging import conform_to
 
 Transform = Callable[[DataFrame], DataFrame]
@@ -137,10 +141,11 @@ def wash_contacts(countries: DataFrame, states: DataFrame, rules: Sequence[JobLe
     return transform
 
 
-def contact_washing_payload(washed: DataFrame) -> DataFrame:
-    """The ``contact_washing`` import rows from washed contacts: ``EmailAddress``, ``Country`` =
-    ``coalesce(country_iso, Country)``, ``StateProv`` = ``state_code``, ``JobLevel`` = ``job_level``; only
-    contacts with a non-blank EmailAddress where one of the three differs (null-safe) from the snapshot."""
+def contact_washing_rows(washed: DataFrame) -> DataFrame:
+    """The ``contact_washing`` rows from washed contacts (the whole snapshot): ``ContactId``, ``EmailAddress``,
+    ``Country`` = ``coalesce(country_iso, Country)``, ``StateProv`` = ``state_code``, ``JobLevel`` =
+    ``job_level`` and ``reason`` (:func:`with_identifier_reason`); only contacts with a non-blank EmailAddress
+    where one of the three differs (null-safe) from the snapshot."""
     new_country = F.coalesce(F.col("country_iso"), F.col("Country"))
     changed = any_differs(
         [
@@ -152,10 +157,93 @@ def contact_washing_payload(washed: DataFrame) -> DataFrame:
     return (
         washed.filter(~is_blank(F.col("EmailAddress")) & changed)
         .select(
+            F.col("ContactId"),
             F.col("EmailAddress"),
             new_country.alias("Country"),
             F.col("state_code").alias("StateProv"),
             F.col("job_level").alias("JobLevel"),
         )
-        .transform(conform_to(PAYLOAD_SCHEMAS["contact_washing"]))
+        .transform(with_identifier_reason(washed))
     )
+
+
+def contact_washing_payload(washed: DataFrame) -> DataFrame:
+    """The ``contact_washing`` import rows: :func:`contact_washing_rows` that may be loaded."""
+    return contact_washing_rows(washed).transform(loadable_rows("contact_washing"))
+
+
+def contact_washing_quarantine(washed: DataFrame) -> DataFrame:
+    """The ``contact_washing`` rows held back, with their ``reason``."""
+    return contact_washing_rows(washed).transform(quarantined_rows("contact_washing"))
+
+
+# --- identifier hygiene (every contact payload) ------------------------------------------------------------
+
+REASON_INVALID_EMAIL = "invalid_email_address"
+REASON_SHARED_EMAIL = "shared_email_address"
+
+
+def quarantine_schema(pipeline: str) -> T.StructType:
+    """A contact payload's quarantine: ``ContactId``, the payload's columns, ``reason``."""
+    return T.StructType([
+        T.StructField("ContactId", T.StringType(), nullable=True),
+        *PAYLOAD_SCHEMAS[pipeline].fields,
+        T.StructField(QUARANTINE_REASON, T.StringType(), nullable=True),
+    ])
+
+
+def with_identifier_reason(contacts: DataFrame) -> Transform:
+    """Adds ``reason`` to contact payload rows (``ContactId``, ``EmailAddress``, ...): why the row cannot be
+    loaded by its EmailAddress, or null when it can.
+
+    Eloqua matches contacts on the address, so a row whose ``lower(trim(EmailAddress))`` fails the validity
+    pattern (``invalid_email_address``), or is the address of more than one contact of ``contacts`` (the
+    snapshot; ``shared_email_address``), would be refused or written onto another contact. Invalid wins.
+    """
+
+    def transform(rows: DataFrame) -> DataFrame:
+        shared = (
+            contacts.filter(~is_blank(F.col("EmailAddress")))
+            .groupBy(normalized_email(F.col("EmailAddress")).alias("_shared_email"))
+            .agg(F.count(F.lit(1)).alias("_contacts"))
+            .filter(F.col("_contacts") > 1)
+            .select("_shared_email")
+        )
+        reason = F.when(
+            ~F.coalesce(is_valid_email(F.col("EmailAddress")), F.lit(False)), F.lit(REASON_INVALID_EMAIL)
+        ).when(F.col("_shared_email").isNotNull(), F.lit(REASON_SHARED_EMAIL))
+        return (
+            rows.join(shared, normalized_email(F.col("EmailAddress")) == F.col("_shared_email"), "left")
+            .withColumn(QUARANTINE_REASON, reason)
+            .drop("_shared_email")
+        )
+
+    return transform
+
+
+def loadable_rows(pipeline: str) -> Transform:
+    """The rows without a ``reason``, as the payload's columns: what goes to ``import_ready``."""
+
+    def transform(rows: DataFrame) -> DataFrame:
+        schema = PAYLOAD_SCHEMAS[pipeline]
+        return (
+            rows.filter(F.col(QUARANTINE_REASON).isNull())
+            .select(*schema.fieldNames())
+            .transform(conform_to(schema))
+        )
+
+    return transform
+
+
+def quarantined_rows(pipeline: str) -> Transform:
+    """The rows with a ``reason``: ``ContactId``, the payload's columns, ``reason``."""
+
+    def transform(rows: DataFrame) -> DataFrame:
+        schema = quarantine_schema(pipeline)
+        return (
+            rows.filter(F.col(QUARANTINE_REASON).isNotNull())
+            .select(*schema.fieldNames())
+            .transform(conform_to(schema))
+        )
+
+    return transform

@@ -6,8 +6,14 @@ import pytest
 from chispa import assert_df_equality
 
 from spark.columns import day_window
-from spark.hard_bounces import hard_bounces_payload, is_hard_bounce, unmatched_hard_bounces
+from spark.hard_bounces import (
+    hard_bounces_payload,
+    hard_bounces_quarantine,
+    is_hard_bounce,
+    unmatched_hard_bounces,
+)
 from spark.schemas import PAYLOAD_SCHEMAS, RAW_ACTIVITIES
+from spark.washing import quarantine_schema
 from tests.spark.builders import D, activities, contacts, frame, ts
 
 pytestmark = pytest.mark.spark
@@ -182,3 +188,30 @@ def test_hard_bounces_never_emit_contacts_without_email(spark) -> None:
     )
     actual = bounces.transform(hard_bounces_payload(snapshot, WINDOW))
     assert_df_equality(actual, _payload(spark), ignore_nullable=True)
+
+
+def test_hard_bounces_of_invalid_or_shared_addresses_are_quarantined_not_loaded(spark) -> None:
+    snapshot = _snapshot(
+        spark,
+        {"ContactId": "3", "EmailAddress": "one@X.com"},  # shares one@x.com with contact 1
+        {"ContactId": "4", "EmailAddress": "four@x"},
+    )
+    bounces = activities(
+        spark,
+        _bounce("a1", "1", "2026-11-27 09:00:00"),
+        _bounce("a2", "2", "2026-11-27 10:00:00"),
+        _bounce("a4", "4", "2026-11-27 11:00:00"),
+    )
+    assert_df_equality(
+        bounces.transform(hard_bounces_payload(snapshot, WINDOW)),
+        _payload(spark, (" Two@X.com ", "2026-11-27 10:00:00")),
+        ignore_nullable=True,
+    )
+    expected = frame(spark, quarantine_schema("hard_bounces"), [
+        {"ContactId": "1", "EmailAddress": "one@x.com", "HardBouncedAt": ts("2026-11-27 09:00:00"),
+         "IsBounced": True, "reason": "shared_email_address"},
+        {"ContactId": "4", "EmailAddress": "four@x", "HardBouncedAt": ts("2026-11-27 11:00:00"),
+         "IsBounced": True, "reason": "invalid_email_address"},
+    ])
+    assert_df_equality(bounces.transform(hard_bounces_quarantine(snapshot, WINDOW)), expected,
+                       ignore_row_order=True, ignore_nullable=True)

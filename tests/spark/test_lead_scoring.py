@@ -15,12 +15,13 @@ from spark.lead_scoring import (
     engagement_digit,
     engagement_points_per_contact,
     lead_scoring_payload,
+    lead_scoring_quarantine,
     profile_letter,
     profile_points,
     with_lead_scores,
 )
 from spark.schemas import COUNTRIES_REFERENCE, PAYLOAD_SCHEMAS, STATES_REFERENCE
-from spark.washing import wash_contacts
+from spark.washing import quarantine_schema, wash_contacts
 from tests.spark.builders import D, activities, contacts, frame, ts
 
 pytestmark = pytest.mark.spark
@@ -300,3 +301,20 @@ def test_lead_scoring_settings_normalise_targets_and_reject_an_empty_lookback() 
     assert settings.target_industries == ("technology",)
     with pytest.raises(ValueError, match="lookback_days"):
         LeadScoringSettings(lookback_days=0)
+
+
+def test_lead_scoring_quarantines_invalid_and_shared_addresses(spark, washing) -> None:
+    # every contact computes to "B4" (C-Level in the US, no activities) and differs from Eloqua's null rating
+    snapshot = contacts(spark, *[
+        {"ContactId": c, "EmailAddress": e, "Title": "CEO", "Country": "US"}
+        for c, e in (("1", "a@x.com"), ("2", "b@x.com"), ("3", " B@x.com"), ("4", "c@@x.com"))
+    ])
+    scored = snapshot.transform(washing).transform(with_lead_scores(activities(spark), D, DEFAULTS))
+    assert_df_equality(lead_scoring_payload(scored), _payload(spark, ("a@x.com", "B4", 70, 0)), ignore_nullable=True)
+    expected = frame(spark, quarantine_schema("lead_scoring"), [
+        {"ContactId": c, "EmailAddress": e, "LeadRating": "B4", "ProfileScore": 70, "EngagementScore": 0,
+         "reason": r}
+        for c, e, r in (("2", "b@x.com", "shared_email_address"), ("3", " B@x.com", "shared_email_address"),
+                        ("4", "c@@x.com", "invalid_email_address"))
+    ])
+    assert_df_equality(lead_scoring_quarantine(scored), expected, ignore_row_order=True, ignore_nullable=True)

@@ -10,6 +10,8 @@ from spark.schemas import COUNTRIES_REFERENCE, PAYLOAD_SCHEMAS, STATES_REFERENCE
 from spark.washing import (
     check_job_level_rules,
     contact_washing_payload,
+    contact_washing_quarantine,
+    quarantine_schema,
     wash_contacts,
     with_country_iso,
     with_job_level,
@@ -270,3 +272,37 @@ def test_wash_contacts_adds_columns_without_changing_the_row_count(spark, countr
         "ContactId string, country_iso string, state_code string, job_level string",
     )
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_contact_washing_quarantines_invalid_and_shared_addresses(spark, countries, states) -> None:
+    # every contact below changes (Country "usa" washes to US); only "ok" may be loaded
+    snapshot = contacts(
+        spark,
+        _contact(ContactId="1", EmailAddress="ok@x.com", Country="usa"),
+        _contact(ContactId="2", EmailAddress="no-at-sign.x.com", Country="usa"),
+        _contact(ContactId="3", EmailAddress="Shared@x.com", Country="usa"),
+        _contact(ContactId="4", EmailAddress=" shared@X.COM", Country="usa"),  # the same address after lower/trim
+        _contact(ContactId="5", EmailAddress="twin@x.com", Country="usa"),
+        _contact(ContactId="6", EmailAddress="TWIN@x.com"),  # unchanged, not emitted, still shares the address
+        _contact(ContactId="7", EmailAddress="bad@x", Country="usa"),
+        _contact(ContactId="8", EmailAddress="bad@x", Country="usa"),  # invalid and shared: invalid wins
+        _contact(ContactId="9", EmailAddress="a\tb@x.com", Country="usa"),  # a tab is not trimmed: invalid
+    )
+    washed = snapshot.transform(wash_contacts(countries, states, RULES))
+    clean = {"Country": "US", "StateProv": "CA", "JobLevel": "C-Level"}
+
+    assert_df_equality(
+        contact_washing_payload(washed), _payload(spark, {"EmailAddress": "ok@x.com", **clean}), ignore_nullable=True
+    )
+    held = [
+        ("2", "no-at-sign.x.com", "invalid_email_address"),
+        ("3", "Shared@x.com", "shared_email_address"),
+        ("4", " shared@X.COM", "shared_email_address"),
+        ("5", "twin@x.com", "shared_email_address"),
+        ("7", "bad@x", "invalid_email_address"),
+        ("8", "bad@x", "invalid_email_address"),
+        ("9", "a\tb@x.com", "invalid_email_address"),
+    ]
+    expected = frame(spark, quarantine_schema("contact_washing"),
+                     [{"ContactId": c, "EmailAddress": e, **clean, "reason": r} for c, e, r in held])
+    assert_df_equality(contact_washing_quarantine(washed), expected, ignore_row_order=True, ignore_nullable=True)
