@@ -1,6 +1,6 @@
 """Eloqua Expression Language (EEL) filters for the Bulk API sandbox: parse once, compile to a predicate.
 
-Input: the ``filter`` text of an export definition (``eloqua-bulk-api.md`` section 5.2). Output: an AST
+Input: the ``filter`` text of an export definition (Oracle's "Eloqua expression language" page). Output: an AST
 (``parse``), the statements it mentions (``summarize``, for definition-time checks) and a ``row -> bool``
 predicate (``compile_filter``) made of nested closures, so no tree is walked per row.
 
