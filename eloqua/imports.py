@@ -157,12 +157,17 @@ def _as_text(column: Column, values: pa.Array, zone: ZoneInfo) -> pa.Array:
     """One payload column as the strings Eloqua imports (null stays null; written as blank)."""
     kind = values.type
     if pa.types.is_timestamp(kind):
+        utc = values if kind.tz else pc.assume_timezone(values, "UTC")
         if column.instance_time:
-            # The lake's UTC instant, written on the instance's wall clock (DST included).
-            instants = values.to_pylist()
+            # The lake's UTC instant, written on the instance's wall clock (DST included): Arrow formats a
+            # timestamp in its type's time zone, so a cast of the zone is the whole conversion.
+            if zone.key:
+                # whole seconds, as Python's %S wrote them (Arrow's %S adds the fraction of finer units)
+                local = pc.cast(utc, pa.timestamp("s", tz=zone.key), safe=False)
+                return pc.strftime(local, format=ELOQUA_TS)
+            instants = values.to_pylist()  # a zone read from a file has no IANA name Arrow could look up
             return pa.array([None if v is None else _utc(v).astimezone(zone).strftime(ELOQUA_TS)
                              for v in instants], pa.string())
-        utc = values if kind.tz else pc.assume_timezone(values, "UTC")
         return pc.strftime(utc, format=ELOQUA_TS)
     if pa.types.is_boolean(kind):
         return pc.if_else(values, pa.scalar("true"), pa.scalar("false"))

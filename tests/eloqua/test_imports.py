@@ -194,6 +194,7 @@ def test_json_chunks_are_arrays_of_flat_objects_with_blanks_for_nulls() -> None:
     ("2026-11-02 16:00:00", "2026-11-02 11:00:00"),  # EST, UTC-5, after it
     ("2026-03-08 06:59:59", "2026-03-08 01:59:59"),  # the last second of EST in spring
     ("2026-03-08 07:00:00", "2026-03-08 03:00:00"),  # 02:00 EST is 03:00 EDT
+    ("2026-03-08 07:00:00.999999", "2026-03-08 03:00:00"),  # whole seconds: the fraction is dropped, not rounded
 ])
 def test_instance_time_columns_are_written_on_the_instance_clock(utc: str, instance: str) -> None:
     payload = PAYLOADS["hard_bounces"]
