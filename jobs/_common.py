@@ -209,6 +209,28 @@ class JobContext:
         """True when the dataset's ``_SUCCESS`` flag exists."""
         return self.exists(LakeLayout.success_flag(dataset_url))
 
+    def read_json(self, url: str, default: Any = None) -> Any:
+        """A small JSON document of the lake (a manifest, a lineage record); ``default`` when absent."""
+        path = self._path(url)
+        fs = self._fs(path)
+        if not fs.exists(path):
+            return default
+        stream = fs.open(path)
+        try:
+            jvm: Any = self.spark._jvm
+            return json.loads(bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream)))
+        finally:
+            stream.close()
+
+    def write_json(self, url: str, value: Any) -> None:
+        """Writes a small JSON document (replaced whole: readers of a dataset wait for its ``_SUCCESS``)."""
+        path = self._path(url)
+        out = self._fs(path).create(path, True)
+        try:
+            out.write(bytearray((json.dumps(value, indent=2, sort_keys=True) + "\n").encode("utf-8")))
+        finally:
+            out.close()
+
     def require(self, dataset_urls: Iterable[str], what: str) -> None:
         """Raises :class:`InputError` naming the first missing dataset (no ``_SUCCESS``) among
         ``dataset_urls``."""
