@@ -34,6 +34,7 @@ from eloqua.client import EloquaClient, uri_id
 from lake.paths import LakeLayout, local_path
 from tests.fixtures.sandbox import SandboxHandle, start_sandbox_process
 from tests.support.spec_recompute import (
+    CONTACT_QUARANTINES,
     QUARANTINE,
     STAGED,
     VALID_EMAIL,
@@ -50,7 +51,7 @@ from tests.support.spec_recompute import (
 
 DAY1, DAY2 = DAYS = (dt.date(2026, 11, 25), dt.date(2026, 11, 26))
 SANDBOX = {"contacts": 300, "seed": 5, "as_of": DAY2.isoformat(), "sync_delay": 0.05}
-DATASETS = (STAGED, *PIPELINES, QUARANTINE)
+DATASETS = (STAGED, *PIPELINES, QUARANTINE, *CONTACT_QUARANTINES)
 UNKNOWN_CAMPAIGN = "701SPECUNKNOWN"
 
 

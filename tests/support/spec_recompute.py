@@ -50,6 +50,11 @@ QUARANTINE_COLUMNS = (*CAMPAIGN_RESPONSES.column_names, QUARANTINE_REASON)
 # silent: the reason texts are the ones docs/business-rules.md names.
 REASON_NULL_CAMPAIGN = "CampaignId is null"
 REASON_UNKNOWN_CAMPAIGN = "CampaignId matches no Salesforce campaign"
+# Contact payloads: rows held back because Eloqua matches contacts on the address (docs/business-rules.md).
+CONTACT_PIPELINES = ("contact_washing", "hard_bounces", "lead_scoring")
+CONTACT_QUARANTINES = tuple(f"quarantine/{p}" for p in CONTACT_PIPELINES)
+REASON_INVALID_EMAIL = "invalid_email_address"
+REASON_SHARED_EMAIL = "shared_email_address"
 # Java's \s (Spark regexes): ASCII whitespace only, unlike Python's Unicode-aware \s.
 JAVA_WHITESPACE_RUN = re.compile(r"[ \t\n\x0b\f\r]+")
 
@@ -249,11 +254,31 @@ def wash(contact: Row, ref: Reference) -> Washed:
                   email is not None and VALID_EMAIL.match(email) is not None)
 
 
-def contact_washing(snapshot: Iterable[Row], ref: Reference) -> list[Row]:
-    """Payload rows of contacts whose Country/StateProv/JobLevel change; null/blank emails never emitted.
+def hold_back(rows: Iterable[tuple[Row, Row]], snapshot: Iterable[Row]) -> tuple[list[Row], list[Row]]:
+    """Splits ``(contact, payload row)`` pairs into (loaded rows, quarantined rows).
 
-    silent: invalid (non-blank) emails are still emitted, the spec excludes only null/blank ones.
+    A row is held back when its contact's ``lower(trim(EmailAddress))`` is not a valid address
+    (``invalid_email_address``, checked first) or is the address of more than one snapshot contact
+    (``shared_email_address``). Quarantined rows are ``ContactId``, the payload row and ``reason``.
     """
+    owners = Counter(lower_trim(c["EmailAddress"]) for c in snapshot if not is_blank(c["EmailAddress"]))
+    loaded, held = [], []
+    for contact, row in rows:
+        email = lower_trim(contact["EmailAddress"])
+        if email is None or VALID_EMAIL.match(email) is None:
+            reason = REASON_INVALID_EMAIL
+        elif owners[email] > 1:
+            reason = REASON_SHARED_EMAIL
+        else:
+            loaded.append(row)
+            continue
+        held.append({"ContactId": contact["ContactId"], **row, QUARANTINE_REASON: reason})
+    return loaded, held
+
+
+def contact_washing(snapshot: Sequence[Row], ref: Reference) -> tuple[list[Row], list[Row]]:
+    """(payload, quarantine) of contacts whose Country/StateProv/JobLevel change; null/blank emails never
+    emitted, invalid or shared ones held back (:func:`hold_back`)."""
     out = []
     for c in snapshot:
         if is_blank(c["EmailAddress"]):
@@ -262,8 +287,8 @@ def contact_washing(snapshot: Iterable[Row], ref: Reference) -> list[Row]:
         row = {"EmailAddress": c["EmailAddress"], "Country": w.country_iso or c["Country"],
                "StateProv": w.state_code, "JobLevel": w.job_level}
         if any(distinct(row[k], c[k]) for k in ("Country", "StateProv", "JobLevel")):
-            out.append(row)
-    return out
+            out.append((c, row))
+    return hold_back(out, snapshot)
 
 
 # ---------------------------------------------------------------- 3.2 hard_bounces
@@ -272,8 +297,8 @@ def is_hard(activity: Row) -> bool:
     return any((activity[k] or "").startswith("5") for k in ("SmtpErrorCode", "SmtpStatusCode"))
 
 
-def hard_bounces(bouncebacks: Iterable[Row], snapshot: Sequence[Row]) -> tuple[list[Row], int]:
-    """Payload rows and the count of hard bounces that matched no contact.
+def hard_bounces(bouncebacks: Iterable[Row], snapshot: Sequence[Row]) -> tuple[list[Row], list[Row], int]:
+    """Payload rows, quarantined rows (:func:`hold_back`) and the count of hard bounces that matched no contact.
 
     silent: a null-ContactId bounce whose email matches several contacts belongs to each of them; the
     activity's email is normalised with ``lower(trim())`` like the contact's; a ContactId absent from the
@@ -306,8 +331,9 @@ def hard_bounces(bouncebacks: Iterable[Row], snapshot: Sequence[Row]) -> tuple[l
             continue
         if c["IsBounced"] is True and c["HardBouncedAt"] is not None and c["HardBouncedAt"] >= when:
             continue
-        out.append({"EmailAddress": c["EmailAddress"], "HardBouncedAt": when, "IsBounced": True})
-    return out, unmatched
+        out.append((c, {"EmailAddress": c["EmailAddress"], "HardBouncedAt": when, "IsBounced": True}))
+    loaded, held = hold_back(out, snapshot)
+    return loaded, held, unmatched
 
 
 # ---------------------------------------------------------------- 3.3 lead_scoring
@@ -349,10 +375,12 @@ def lead_scores(snapshot: Iterable[Row], ref: Reference, activities: Iterable[Ro
             for c in snapshot}
 
 
-def lead_scoring(snapshot: Sequence[Row], scores: dict[str, Row]) -> list[Row]:
+def lead_scoring(snapshot: Sequence[Row], scores: dict[str, Row]) -> tuple[list[Row], list[Row]]:
+    """(payload, quarantine): contacts whose rating or scores change, invalid or shared addresses held back."""
     cols = ("LeadRating", "ProfileScore", "EngagementScore")
-    return [scores[c["ContactId"]] for c in snapshot
-            if not is_blank(c["EmailAddress"]) and any(distinct(scores[c["ContactId"]][k], c[k]) for k in cols)]
+    changed = [(c, scores[c["ContactId"]]) for c in snapshot
+               if not is_blank(c["EmailAddress"]) and any(distinct(scores[c["ContactId"]][k], c[k]) for k in cols)]
+    return hold_back(changed, snapshot)
 
 
 # ---------------------------------------------------------------- 3.4 campaign_responses
@@ -433,14 +461,16 @@ def _activities(lake: LakeLayout, bounds: tuple[dt.datetime, dt.datetime], types
 
 def recompute_day(lake: LakeLayout, day: dt.date | str, ref: Reference | None = None,
                   settings: Settings | None = None) -> dict[str, list[Row]]:
-    """Expected rows for D: keys ``staged/contacts``, each pipeline, and ``quarantine/campaign_responses``."""
+    """Expected rows for D: keys ``staged/contacts``, each pipeline, and each pipeline's ``quarantine/``."""
     ref = ref or load_reference()
     settings = settings or load_settings()
     snapshot = contacts_snapshot(lake, day)
     lookback = _activities(lake, window(day, settings.lookback_days),
                            ("EmailOpen", "EmailClickthrough", "FormSubmit", "WebVisit"))
     scores = lead_scores(snapshot, ref, lookback, settings)
-    bounces, _ = hard_bounces(_activities(lake, window(day), ("Bounceback",)), snapshot)
+    bounces, bounces_held, _ = hard_bounces(_activities(lake, window(day), ("Bounceback",)), snapshot)
+    washing, washing_held = contact_washing(snapshot, ref)
+    scoring, scoring_held = lead_scoring(snapshot, scores)
     responses = [r for r in read_rows(lake.raw_custom_object("campaign_responses", day),
                                       CAMPAIGN_RESPONSES.column_names)
                  if in_window(r["RespondedAt"], window(day))]
@@ -448,11 +478,12 @@ def recompute_day(lake: LakeLayout, day: dt.date | str, ref: Reference | None = 
     payload, quarantined = campaign_responses(responses, campaigns, snapshot, scores)
     return {
         STAGED: snapshot,
-        "contact_washing": contact_washing(snapshot, ref),
+        "contact_washing": washing,
         "hard_bounces": bounces,
-        "lead_scoring": lead_scoring(snapshot, scores),
+        "lead_scoring": scoring,
         "campaign_responses": payload,
         QUARANTINE: quarantined,
+        **dict(zip(CONTACT_QUARANTINES, (washing_held, bounces_held, scoring_held), strict=True)),
     }
 
 
@@ -461,13 +492,16 @@ def columns_of(name: str) -> tuple[str, ...]:
         return CONTACTS.column_names
     if name == QUARANTINE:
         return QUARANTINE_COLUMNS
+    if name in CONTACT_QUARANTINES:
+        return ("ContactId", *PAYLOADS[name.split("/")[1]].column_names, QUARANTINE_REASON)
     return PAYLOADS[name].column_names
 
 
 def read_written(lake: LakeLayout, day: dt.date | str) -> dict[str, list[Row]]:
     """What the jobs wrote for D, under the same keys as :func:`recompute_day`, restricted to compared columns."""
     urls = {STAGED: lake.staged_contacts(day), QUARANTINE: lake.quarantine("campaign_responses", day),
-            **{p: lake.import_ready(p, day) for p in PAYLOADS}}
+            **{p: lake.import_ready(p, day) for p in PAYLOADS},
+            **{q: lake.quarantine(p, day) for p, q in zip(CONTACT_PIPELINES, CONTACT_QUARANTINES, strict=True)}}
     return {name: read_rows(url, columns_of(name)) for name, url in urls.items()}
 
 
@@ -517,6 +551,8 @@ def identifier_of(name: str) -> str:
         return "ContactId"
     if name == QUARANTINE:
         return "ResponseId"
+    if name in CONTACT_QUARANTINES:
+        return "ContactId"
     return PAYLOADS[name].identifier
 
 
