@@ -428,8 +428,29 @@ def test_data_docs_open_from_the_lake_and_name_the_suite(docs_visits: dict[str, 
 @pytest.mark.spark
 @pytest.mark.integration
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="GE's Data Docs templates load Bootstrap, jQuery, Vega, Font Awesome and "
-                   "GE's logo from CDNs; offline they render unstyled. Remove this mark once the gate vendors them.")
 @pytest.mark.parametrize("name", ["data-docs-page", "data-docs-index"])
 def test_data_docs_need_no_network(docs_visits: dict[str, Any], name: str) -> None:
     assert docs_visits[name].page_requests == ()
+
+
+# Bootstrap 4.3.1's .alert-secondary background: GE's section headers. An unstyled page has none of it.
+BOOTSTRAP_ALERT_GREY = (226, 227, 229)
+
+
+@pytest.mark.spark
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["data-docs-page", "data-docs-index"])
+def test_data_docs_are_styled_and_scripted_offline(gated_lake: LakeLayout, docs_visits: dict[str, Any],
+                                                   name: str) -> None:
+    visit = docs_visits[name]
+    # bootstrap-table (on jQuery) ran: it wraps GE's tables in its container and adds the search box.
+    assert "fixed-table-container" in visit.dom
+    with Image.open(visit.screenshot) as image:
+        colours = {colour: count for count, colour in image.convert("RGB").getcolors(maxcolors=1 << 20) or ()}
+    assert colours.get(BOOTSTRAP_ALERT_GREY, 0) > 5000
+    # GE's logo is the site's own file, and the site carries the vendored files next to the pages.
+    assert "static/images/logo-long.png" in visit.dom
+    docs = Path(local_path(gated_lake.data_docs()))
+    assert (docs / "static/images/logo-long.png").is_file()
+    assert list(docs.glob("static/vendor/*fontawesome*/webfonts/*.woff2"))
