@@ -8,9 +8,9 @@ JARS_STAMP := spark/jars/target/.fetched
 export AWS_REQUEST_CHECKSUM_CALCULATION := when_required
 export AWS_RESPONSE_CHECKSUM_VALIDATION := when_required
 
-.PHONY: venv jars test test-fast lint demo clean
+.PHONY: venv vendor jars test test-fast lint demo clean
 
-venv: $(INSTALLED)
+venv: $(INSTALLED) vendor
 
 # The Eloqua sandbox is a development distribution of its own (sandbox/): installed here, never in the image.
 $(INSTALLED): setup.cfg pyproject.toml sandbox/pyproject.toml
@@ -18,6 +18,11 @@ $(INSTALLED): setup.cfg pyproject.toml sandbox/pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]' -e ./sandbox
 	touch $@
+
+# The Data Docs' browser assets, from the npm registry (quality/vendor.py): fetched when missing or not matching
+# the sha256s of quality/gx/vendor.json, checked on every run.
+vendor:
+	$(PYTHON) quality/vendor.py
 
 # hadoop-aws (matching pyspark's bundled Hadoop) and the AWS SDK v2 modules it needs, from Maven Central.
 jars: $(JARS_STAMP)
@@ -42,4 +47,4 @@ demo: venv jars
 	$(BIN)/scc demo
 
 clean:
-	rm -rf $(VENV) spark/jars/target var .pytest_cache
+	rm -rf $(VENV) spark/jars/target var .pytest_cache quality/gx/vendor
