@@ -11,6 +11,8 @@ import json
 import logging
 import re
 import shutil
+import tarfile
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -116,6 +118,38 @@ def test_missing_files_notices_an_absent_or_altered_file(tmp_path: Path) -> None
     manifest.write_text(json.dumps({"packages": {"a@1": {"dist/a.js": digest, "dist/b.js": digest,
                                                          "dist/c.js": digest}}}))
     assert vendor.missing_files(tmp_path / "v", manifest) == ["a@1/dist/b.js", "a@1/dist/c.js"]
+
+
+def _fake_pack(files: dict[str, bytes]) -> Callable[[str, Path], Path]:
+    """Stands for ``npm pack``: a tarball of ``files`` under ``package/``, as the registry serves it."""
+    def pack(spec: str, workdir: Path) -> Path:
+        tarball = workdir / "pkg.tgz"
+        with tarfile.open(tarball, "w:gz") as archive:
+            for name, data in files.items():
+                (workdir / "f").write_bytes(data)
+                archive.add(workdir / "f", arcname=f"package/{name}")
+        return tarball
+    return pack
+
+
+def test_vendor_fetches_what_is_missing_and_refuses_a_file_the_manifest_does_not_pin(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    css = b".i{src:url(../webfonts/i.woff2)}"
+    monkeypatch.setattr(vendor, "CDN", {"https://cdn.example.org/i@1/css/i.css": ("i@1", "css/i.css")})
+    monkeypatch.setattr(vendor, "_npm_pack", _fake_pack(
+        {"css/i.css": css, "webfonts/i.woff2": b"font", "README.md": b"not wanted"}))
+    manifest, folder = tmp_path / "vendor.json", tmp_path / "vendor"
+    assert vendor.vendor(folder, manifest, lock=True) == ["i@1"]
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+        "i@1/css/i.css", "i@1/webfonts/i.woff2"]
+    assert vendor.load_manifest(manifest)["i@1"]["webfonts/i.woff2"] == hashlib.sha256(b"font").hexdigest()
+    assert vendor.vendor(folder, manifest) == []  # present and matching: nothing fetched
+    (folder / "i@1" / "webfonts" / "i.woff2").unlink()
+    assert vendor.vendor(folder, manifest) == ["i@1"]
+    monkeypatch.setattr(vendor, "_npm_pack", _fake_pack({"css/i.css": css, "webfonts/i.woff2": b"other"}))
+    (folder / "i@1" / "webfonts" / "i.woff2").unlink()
+    with pytest.raises(vendor.VendorError, match="sha256 differs"):
+        vendor.vendor(folder, manifest)
 
 
 SAMPLE = """<html><head>
