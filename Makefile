@@ -42,6 +42,7 @@ test-fast: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy contract lake eloqua spark jobs quality luigi_tasks sandbox/scc_sandbox
 
 demo: venv jars
 	$(BIN)/scc demo

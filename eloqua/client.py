@@ -459,9 +459,6 @@ class EloquaClient:
             if not missing_ok:
                 raise
 
-    get_export = get_import = get_definition
-    delete_export = delete_import = delete_definition
-
     # ------------------------------------------------------------------ metadata
 
     def list_custom_objects(self) -> Iterator[dict[str, Any]]:
@@ -483,10 +480,6 @@ class EloquaClient:
     def list_custom_object_fields(self, custom_object: str | int) -> Iterator[dict[str, Any]]:
         """Fields of ``/customObjects/{id}`` (id or uri)."""
         return self.iter_items(f"/customObjects/{uri_id(str(custom_object))}/fields")
-
-    def list_fields(self, entity: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Fields of contacts, accounts, activities (``activityType=...``) or ``customObjects/{id}``."""
-        return self.iter_items(f"/{entity_path(entity)}/fields", params=params)
 
     def resolve_statements(self, custom_object: str | int, field_names: Sequence[str]) -> dict[str, str]:
         """Map CDO field names (display ``name``, else ``internalName``) to their EML statements."""

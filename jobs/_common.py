@@ -23,15 +23,16 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from contract.arguments import OneLineParser, UsageError, data_day
 from contract.calendar import lookback_days
 from contract.settings import PipelineSettings, SettingsError
 from contract.settings import load_settings as _load_settings
-from lake.paths import SUCCESS_FLAG, LakeLayout, LakeUrlError, day, for_spark, run_date_of
+from lake.paths import SUCCESS_FLAG, LakeLayout, LakeUrlError, for_spark, run_date_of
 from lake.spark import SESSION_CONF
 from spark.lead_scoring import SCORED_ACTIVITY_TYPES, scored_contacts
 from spark.schemas import COUNTRIES_REFERENCE, RAW_ACTIVITIES, RAW_CONTACTS, STATES_REFERENCE
@@ -51,18 +52,6 @@ class InputError(Exception):
     """Bad arguments or a missing/invalid input: one line for a person, exit code 2."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise InputError(f"{self.prog}: {message}")
-
-
-def _data_day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(day(text))
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
 def _lake(text: str) -> LakeLayout:
     try:
         return LakeLayout(text)
@@ -72,8 +61,8 @@ def _lake(text: str) -> LakeLayout:
 
 def argument_parser(job: str, description: str | None) -> argparse.ArgumentParser:
     """The common arguments; a job may add its own before :func:`run_job` parses them."""
-    parser = _Parser(prog=job, description=(description or "").split("\n\n")[0])
-    parser.add_argument("--date", required=True, type=_data_day, help="data day D, YYYY-MM-DD (UTC)")
+    parser = OneLineParser(prog=job, description=(description or "").split("\n\n")[0])
+    parser.add_argument("--date", required=True, type=data_day, help="data day D, YYYY-MM-DD (UTC)")
     parser.add_argument("--lake", required=True, type=_lake, help="lake URL: file:///path or s3://bucket/prefix")
     parser.add_argument(
         "--reference-dir",
@@ -328,8 +317,25 @@ class JobContext:
         print(f"{self.job} {self.run_date}: wrote {rows} rows to {dataset_url}", flush=True)
         return rows
 
+    def _parquet_rows(self, fs: Any, folder: Any) -> int:
+        """The rows of the data files just written, summed from their Parquet footers on the driver: reading
+        the dataset back to count it cost a Spark job (and a file listing) per write."""
+        jvm: Any = self.spark._jvm
+        hadoop = jvm.org.apache.parquet.hadoop
+        conf = self.spark.sparkContext._jsc.hadoopConfiguration()
+        rows = 0
+        for status in fs.listStatus(folder):
+            name = str(status.getPath().getName())
+            if status.isFile() and not name.startswith(("_", ".")):
+                reader = hadoop.ParquetFileReader.open(hadoop.util.HadoopInputFile.fromStatus(status, conf))
+                try:
+                    rows += int(reader.getRecordCount())
+                finally:
+                    reader.close()
+        return rows
+
     def _write_metrics(self, fs: Any, folder: Any, metrics: dict[str, Any]) -> int:
-        rows = int(self.spark.read.parquet(folder.toString()).count())
+        rows = self._parquet_rows(fs, folder)
         body = json.dumps({"rows": rows, **metrics}, sort_keys=True).encode("utf-8")
         out = fs.create(self._hadoop_path(folder, METRICS_FILE), True)
         out.write(bytearray(body))
@@ -372,7 +378,7 @@ def run_job(
         spark, created = build_session(f"scc {job} {args.date}")
         body(JobContext(job=job, args=args, spark=spark, settings=settings))
         return EXIT_OK
-    except InputError as err:
+    except (InputError, UsageError) as err:
         print(str(err), file=sys.stderr, flush=True)
         return EXIT_INPUT
     except SchemaMismatchError as err:

@@ -20,28 +20,11 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+
+from contract.arguments import OneLineParser, UsageError, data_day
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """Bad input from the command line or the environment: printed as one line, exit code 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """Usage mistakes are one line (the usage text is one ``--help`` away) and exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: {message}; see '{self.prog} --help'\n")
-
-
-def _data_day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid date {text!r}: expected YYYY-MM-DD") from None
 
 
 def _yesterday() -> dt.date:
@@ -143,26 +126,26 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="scc", description="Nightly marketing-ops pipelines, Eloqua <-> Spark.")
+    parser = OneLineParser(prog="scc", description="Nightly marketing-ops pipelines, Eloqua <-> Spark.")
     parser.add_argument("--verbose", action="store_true", help="debug logging and stack traces")
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("sandbox", help="the local Eloqua Bulk API 2.0 sandbox", add_help=False)
 
     extract = commands.add_parser("extract", help="fill the raw zone for one data day")
-    extract.add_argument("--date", type=_data_day, required=True, help="data day D (YYYY-MM-DD)")
+    extract.add_argument("--date", type=data_day, required=True, help="data day D (YYYY-MM-DD)")
     extract.add_argument("--full-refresh", action="store_true", help="re-export every contact")
     _add_run_options(extract)
 
     nightly = commands.add_parser("nightly", help="the whole nightly run for one data day")
-    nightly.add_argument("--date", type=_data_day, default=None, help="data day D (default: yesterday, UTC)")
+    nightly.add_argument("--date", type=data_day, default=None, help="data day D (default: yesterday, UTC)")
     nightly.add_argument("--full-refresh", action="store_true",
                          help="re-export every contact and rebuild the snapshot and every payload of the day")
     _add_run_options(nightly)
 
     demo = commands.add_parser("demo", help="the nightly run against the sandbox and a local lake")
     demo.add_argument("--contacts", type=int, default=3000, help="sandbox contacts (default 3000)")
-    demo.add_argument("--date", type=_data_day, default=dt.date(2026, 11, 27), help="last data day of the demo")
+    demo.add_argument("--date", type=data_day, default=dt.date(2026, 11, 27), help="last data day of the demo")
     demo.add_argument("--lake", default=str(REPO_ROOT / "var" / "demo" / "lake"), help="local lake folder")
     demo.add_argument("--workers", type=int, default=2)
     return parser
@@ -190,7 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["sandbox"]:
         return _run_development_command("sandbox", args_list[1:])
-    args = build_parser().parse_args(args_list)
+    try:
+        args = build_parser().parse_args(args_list)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     # Quiet until the tasks run, so that a usage mistake prints exactly one line.
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

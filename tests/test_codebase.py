@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PACKAGES = ["contract", "eloqua", "spark", "jobs", "quality", "luigi_tasks", "sandbox/scc_sandbox"]
+PACKAGES = ["contract", "lake", "eloqua", "spark", "jobs", "quality", "luigi_tasks", "sandbox/scc_sandbox"]
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:

@@ -143,3 +143,27 @@ def test_staging_url_is_a_hidden_sibling_without_partition_syntax() -> None:
 def test_staging_url_rejects_bad_input(url: str, token: str) -> None:
     with pytest.raises(LakeUrlError):
         staging_url(url, token)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("s3://b/p/staged/contacts/run_date=2026-11-27", dt.date(2026, 11, 27)),
+        ("run_date=2026-11-27/", dt.date(2026, 11, 27)),
+        ("run_date=2026-02-30", None),  # not a day
+        ("_tmp-run_date_2026-11-27-abc", None),  # a staging folder is no dataset of a run
+        ("activity_date=2026-11-27", None),
+    ],
+)
+def test_run_date_folders_are_read_back_only_from_their_own_names(given, expected) -> None:
+    from lake.paths import run_date_of
+
+    assert run_date_of(given) == expected
+
+
+def test_run_date_folders_round_trip_and_sort_oldest_first() -> None:
+    from lake.paths import run_date_folder, run_dates
+
+    days = [dt.date(2026, 11, 27), dt.date(2026, 1, 3)]
+    assert run_date_folder(days[0]) == "run_date=2026-11-27"
+    assert run_dates([run_date_folder(d) for d in days] + ["x", "_SUCCESS"]) == sorted(days)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import luigi
 import pytest
 
 from contract.objects import PIPELINES
@@ -105,3 +106,40 @@ def test_nightly_builds_every_dataset_of_the_day_and_a_rerun_does_nothing(sandbo
     again = _scc("nightly", "--date", D.isoformat(), "--lake", lake.url, "--local-scheduler", env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert len(small.state()["syncs"]) == syncs  # everything was complete: no new export
+
+
+class _NeverDone(luigi.Task):
+    """A task another worker of the same scheduler is running: luigi reports success, the goal stays undone."""
+
+    def complete(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize(
+    ("outcome", "retcode_option", "fallback"),
+    [
+        ("run by another worker", "already_running", 10),
+        ("luigi raised", "unhandled_exception", 40),
+    ],
+)
+def test_luigi_outcomes_without_a_failed_task_have_their_own_exit_codes(
+    outcome, retcode_option, fallback, monkeypatch, capsys
+) -> None:
+    from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
+    from luigi.retcodes import retcode
+
+    from luigi_tasks import cli
+
+    def build(tasks, **kwargs):
+        if outcome == "luigi raised":
+            raise RuntimeError("scheduler answered garbage\nsecond line")
+        result = LuigiRunResult.__new__(LuigiRunResult)
+        result.status = LuigiStatusCode.SUCCESS
+        result.one_line_summary = "This progress looks :) because there were no failed tasks or missing dependencies"
+        return result
+
+    monkeypatch.setattr(luigi, "build", build)
+    code = getattr(retcode(), retcode_option) or fallback  # the [retcode] option, never 0 ("success")
+    assert cli.run_tasks([_NeverDone()], workers=1, local_scheduler=True) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("scc: ")

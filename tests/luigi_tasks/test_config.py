@@ -159,7 +159,7 @@ def test_credentials_referenced_in_luigi_cfg_never_show_in_luigi_output(
 
 
 def test_the_spark_conf_command_prints_conf_args_and_fails_in_one_line(tmp_path: Path, capsys) -> None:
-    from luigi_tasks.spark_tasks import main
+    from luigi_tasks.spark_submit import main
 
     assert main(["--lake", f"file://{tmp_path}/lake"]) == 0
     assert capsys.readouterr().out == "\n"  # a local lake needs nothing

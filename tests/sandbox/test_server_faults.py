@@ -3,8 +3,6 @@ determinism."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 import requests
 
@@ -64,13 +62,14 @@ def test_dropped_connection_mid_response(sb: SandboxHandle) -> None:
     assert get(sb, f"{sync_uri}/data").json()["count"] == 30
 
 
-def test_slow_pending_sync_waits_before_starting(sb: SandboxHandle) -> None:
-    sb.set_faults({"faults": [{"kind": "slow_pending", "match": "/contacts/exports/*", "seconds": 1.5}]})
-    done = wait(sb, sync(sb, create_export(sb, "contacts", ID)))
-    started = datetime.fromisoformat(done["syncStartedAt"][:26])
-    created = datetime.fromisoformat(done["createdAt"][:26])
-    assert (started - created).total_seconds() >= 1.5
+def test_slow_pending_sync_is_pending_first_then_succeeds(sb: SandboxHandle) -> None:
+    # What the fault promises is an order of states, not a duration (bench/ measures durations).
+    sb.set_faults({"faults": [{"kind": "slow_pending", "match": "/contacts/exports/*", "seconds": 5}]})
+    sync_uri = sync(sb, create_export(sb, "contacts", ID))
+    assert get(sb, sync_uri).json()["status"] == "pending"
+    done = wait(sb, sync_uri)
     assert done["status"] == "success"
+    assert "syncStartedAt" in done
 
 
 def test_stuck_pending_sync_stays_pending_until_faults_are_cleared(sb: SandboxHandle) -> None:

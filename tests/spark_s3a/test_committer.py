@@ -29,6 +29,7 @@ APP = textwrap.dedent(
     """
     import json, sys
     from jobs._common import run_job
+    from lake.paths import for_spark
 
     def copies(ctx):
         jvm = ctx.spark._jvm
