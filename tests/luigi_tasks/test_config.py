@@ -176,3 +176,12 @@ def test_an_unset_environment_reference_in_the_config_is_one_line(luigi_s3_secti
     with pytest.raises(LakeError, match="SCC_TEST_UNSET_ENDPOINT") as error:
         config.configured_lake()
     assert "\n" not in str(error.value)
+
+
+def test_the_readme_settings_table_matches_the_resolver() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    rows = [[cell.strip() for cell in line.strip().strip("|").split("|")]
+            for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    documented = {(row[1].strip("`") or None, row[2].strip("`"), row[3].strip("`")) for row in rows if row[2]}
+    assert documented == {(s.flag, s.env, f"[{s.section}] {s.option}") for s in SETTINGS.values()}
