@@ -1,6 +1,6 @@
 """The data contract: every Eloqua object the pipelines read and every payload they load, declared once.
 
-Spec: ``pipelines-spec.md`` sections 2 and 3. The sandbox's field catalog, the export definitions, the Arrow
+Spec: ``docs/data-contract.md`` sections 2 and 3. The sandbox's field catalog, the export definitions, the Arrow
 schema of raw Parquet and the Spark schemas are all derived from these tuples; nothing else names a column.
 Types are the lake's logical types: ``string``, ``int``, ``timestamp`` (UTC) and ``boolean``.
 """

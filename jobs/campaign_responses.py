@@ -1,4 +1,4 @@
-"""Pipeline ``campaign_responses`` (pipelines-spec 3.4): enrich the day's Campaign Responses; quarantine
+"""Pipeline ``campaign_responses`` (docs/data-contract.md 3.4): enrich the day's Campaign Responses; quarantine
 unknowns.
 
 Reads ``raw/campaign_responses/run_date=D``, ``raw/sfdc_campaigns/run_date=D`` and everything ``lead_scoring``

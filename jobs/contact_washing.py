@@ -1,4 +1,4 @@
-"""Pipeline ``contact_washing`` (pipelines-spec 3.1): ISO country, state code and job level for changed
+"""Pipeline ``contact_washing`` (docs/data-contract.md 3.1): ISO country, state code and job level for changed
 contacts.
 
 Reads ``staged/contacts/run_date=D`` and ``conf/reference/*.csv``; writes

@@ -1,4 +1,4 @@
-"""Stage ``contacts_snapshot``: the contacts snapshot for data day D (pipelines-spec section 2).
+"""Stage ``contacts_snapshot``: the contacts snapshot for data day D (docs/data-contract.md section 2).
 
 Reads ``raw/contacts/run_date=D`` (the full export on a first run, else the day's increment), the latest
 complete ``staged/contacts`` snapshot before D and any raw exports of the days in between; writes

@@ -1,4 +1,4 @@
-"""Pipeline ``hard_bounces`` (pipelines-spec 3.2): ``HardBouncedAt``/``IsBounced`` for contacts that
+"""Pipeline ``hard_bounces`` (docs/data-contract.md 3.2): ``HardBouncedAt``/``IsBounced`` for contacts that
 hard-bounced on D.
 
 Reads ``raw/activities/activity_type=Bounceback/activity_date=D`` and ``staged/contacts/run_date=D``; writes

@@ -1,4 +1,4 @@
-"""Pipeline ``lead_scoring`` (pipelines-spec 3.3): profile + engagement scores and ``LeadRating`` per contact.
+"""Pipeline ``lead_scoring`` (docs/data-contract.md 3.3): profile + engagement scores and ``LeadRating`` per contact.
 
 Reads ``staged/contacts/run_date=D``, ``conf/reference/*.csv`` (the 3.1 rules give ``job_level`` and
 ``country_iso`` of this run) and ``raw/activities`` of the types ``EmailOpen``, ``EmailClickthrough``,

@@ -1,4 +1,4 @@
-"""The pure PySpark library of the business rules (pipelines-spec sections 2 and 3): ``DataFrame ->
+"""The pure PySpark library of the business rules (docs/data-contract.md sections 2 and 3): ``DataFrame ->
 DataFrame`` transforms and ``Column -> Column`` helpers, no I/O.
 
 ``schemas`` (Spark types from the contract), ``columns`` (normalisation, null-safe comparison, UTC windows),

@@ -1,4 +1,4 @@
-"""The Spark jobs' output, recomputed independently from the raw zone (pipelines-spec.md sections 2 and 3).
+"""The Spark jobs' output, recomputed independently from the raw zone (docs/data-contract.md sections 2 and 3).
 
 One module-scoped lake is built by the real nightly DAG (``python -m luigi_tasks.cli nightly``) against a small
 sandbox, for two consecutive days: the first run takes the full contacts snapshot, the second merges an

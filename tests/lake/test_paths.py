@@ -1,4 +1,4 @@
-"""The lake layout (pipelines-spec.md section 6): every zone path, exactly, for a local and an S3 lake."""
+"""The lake layout (docs/data-contract.md section 6): every zone path, exactly, for a local and an S3 lake."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An independent, pure-Python recomputation of pipelines-spec.md sections 2 and 3 from a lake's raw zone.
+"""An independent, pure-Python recomputation of docs/data-contract.md sections 2 and 3 from a lake's raw zone.
 
 Written from the spec text alone (no code of ``spark/`` or ``jobs/``): column names come from
 ``contract.objects``, paths from ``lake.paths``, reference data from ``conf/reference/*.csv`` and settings from
