@@ -32,3 +32,10 @@ def test_import_layers_hold() -> None:
 def test_mypy_finds_nothing() -> None:
     result = _run(str(BIN / "mypy"), *PACKAGES)
     assert result.returncode == 0, result.stdout
+
+
+def test_no_tracked_file_points_outside_the_repository() -> None:
+    """The repository stands on its own: its reference is docs/, never a document beside the checkout."""
+    outside = r"\.\./shared|pipelines-spec\.md|eloqua-bulk-api\.md"
+    result = _run("git", "grep", "-n", "-E", outside, "--", ".", ":!tests/test_codebase.py")
+    assert result.returncode == 1 and not result.stdout, result.stdout
