@@ -9,8 +9,11 @@ not the output, so a failed gate is never taken for done.
 change what the task produces, so it is insignificant: a rerun with it is the same task, re-run because the
 flag is still missing, never complete because of the parameter itself.
 
-The four gates share the resource ``scc_data_docs`` (1 unless luigid's ``[resources]`` says otherwise): each
-rebuilds the Data Docs index from every run, so one at a time keeps every run listed.
+The gate usually runs inside the night :class:`luigi_tasks.spark_tasks.ContactsSnapshot` submits
+(``jobs/night.py``), which passes the approval of every GatePayload of the process; this task then finds its
+flag written and returns at once, or submits its gate alone. Every submission that gates holds the resource
+``scc_data_docs`` (1 unless luigid's ``[resources]`` says otherwise): each gate rebuilds the Data Docs index from
+every run, so one at a time keeps every run listed.
 """
 
 from __future__ import annotations
@@ -21,11 +24,20 @@ import luigi
 from luigi.contrib.external_program import ExternalProgramRunError
 
 from contract.objects import PIPELINES
-from jobs.gate import APPROVE_FLAG, JOB, PASSED_FLAG
-from luigi_tasks.spark_tasks import CampaignResponses, ContactWashing, HardBounces, LeadScoring, SparkJobTask
+from jobs.gate import JOB, PASSED_FLAG
+from jobs.night import gate_job
+from luigi_tasks.spark_tasks import (
+    DATA_DOCS_RESOURCE,
+    CampaignResponses,
+    ContactWashing,
+    HardBounces,
+    LeadScoring,
+    SparkJobTask,
+    approve_first_load,
+)
 from luigi_tasks.targets import FileTarget
 
-DATA_DOCS_RESOURCE = "scc_data_docs"
+__all__ = ["DATA_DOCS_RESOURCE", "GateFailedError", "GatePayload", "failure_line"]
 PAYLOAD_TASKS: dict[str, type[SparkJobTask]] = {
     t.job: t for t in (ContactWashing, HardBounces, LeadScoring, CampaignResponses)
 }
@@ -56,12 +68,15 @@ class GatePayload(SparkJobTask):
         default=False, significant=False,
         description="let the pipeline's first load through (no receipt for an earlier day): no row-count guard")
 
-    @property
-    def resources(self) -> dict[str, int]:  # type: ignore[override]
-        return {DATA_DOCS_RESOURCE: 1}
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.approve_initial_load:
+            # Reaches the gate whichever task's night runs it (the snapshot's, usually): see spark_tasks.
+            approve_first_load(self.pipeline, self.date)
 
-    def job_options(self) -> list[str]:
-        return ["--pipeline", self.pipeline, *([APPROVE_FLAG] if self.approve_initial_load else [])]
+    @property
+    def night_job(self) -> str:
+        return gate_job(self.pipeline)
 
     def requires(self) -> dict[str, Any]:
         return {"payload": PAYLOAD_TASKS[self.pipeline](date=self.date)}

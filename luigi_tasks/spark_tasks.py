@@ -1,7 +1,12 @@
 """The Spark stage in Luigi: one ``SparkSubmitTask`` per job under ``jobs/``, chained snapshot -> pipelines.
 
-Each task runs ``spark-submit <repo>/jobs/<job>.py --date D --lake URL [...]`` and is complete when the job's
-dataset carries ``_SUCCESS`` (a :class:`luigi_tasks.targets.DatasetTarget`).
+Each task is complete when its job's dataset carries ``_SUCCESS`` (a :class:`luigi_tasks.targets.DatasetTarget`).
+A night pays the Spark start-up once: each task submits the night driver, ``spark-submit jobs/night.py --date D
+--lake URL --jobs ... --exit-for <job>``, which runs several jobs in one Spark application, skips those up to
+date and exits with the code of the task's own job. :class:`ContactsSnapshot` requires the whole night's extract
+and submits every job of the night (snapshot, pipelines, gates); the pipeline and gate tasks then find their
+outputs published and return at once, or, for a job that failed in that night, submit it again alone (a
+pipeline with its gate). Each job still runs by hand as ``spark-submit jobs/<job>.py``.
 
 Configuration, from the Luigi config (``conf/luigi/*.cfg``) and the environment:
 
@@ -42,6 +47,8 @@ from luigi import configuration
 from luigi.contrib.external_program import ExternalProgramRunError
 from luigi.contrib.spark import SparkSubmitTask
 
+from contract.objects import PIPELINES
+from jobs.night import GATE_PREFIX, NIGHT, gate_job
 from lake.paths import LakeLayout
 from lake.storage import Lake
 from luigi_tasks import config as scc_config
@@ -53,6 +60,22 @@ from spark.lead_scoring import SCORED_ACTIVITY_TYPES
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PROPERTIES_FILE = REPO_ROOT / "conf" / "spark-defaults.conf"
 SHIPPED_PACKAGES = ("contract", "lake", "spark", "jobs")
+# A task whose night includes a gate holds this resource (luigid's [resources] may allow more than 1).
+DATA_DOCS_RESOURCE = "scc_data_docs"
+
+# (pipeline, D) whose first load some GatePayload of this process approved. The approval is an insignificant
+# parameter of GatePayload, yet its gate may run in a night an upstream task submits: that task reads it here.
+# Luigi instantiates every task while scheduling, before any runs (forked workers inherit the set).
+_APPROVED_FIRST_LOADS: set[tuple[str, dt.date]] = set()
+
+
+def approve_first_load(pipeline: str, date: dt.date) -> None:
+    """Let ``pipeline``'s first load of ``date`` through its gate, in whichever night the gate runs."""
+    _APPROVED_FIRST_LOADS.add((pipeline, date))
+
+
+def first_load_approved(pipeline: str, date: dt.date) -> bool:
+    return (pipeline, date) in _APPROVED_FIRST_LOADS
 
 
 _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|ACCESS_KEY|CREDENTIAL|SESSION", re.IGNORECASE)
@@ -135,16 +158,31 @@ class SparkJobTask(SparkSubmitTask):
     # luigi declares these as plain attributes; ours derive from the parameters
     @property
     def name(self) -> str:  # type: ignore[override]
-        # The same name the job gives its session (jobs._common.run_job), so both show one name in the UIs.
-        return f"scc {self.job} {self.date.isoformat()}"
+        # The same name the night driver gives its session (jobs._common.run_job): one name in both UIs.
+        return f"scc night {self.date.isoformat()}"
 
     @property
     def app(self) -> str:  # type: ignore[override]
-        """Absolute path of ``jobs/<job>.py`` in the installed project."""
-        spec = importlib.util.find_spec(f"jobs.{self.job}")
+        """Absolute path of the night driver, ``jobs/night.py``, in the installed project: it runs this task's
+        job (and the other jobs of :meth:`night_jobs`) in one Spark application."""
+        spec = importlib.util.find_spec("jobs.night")
         if spec is None or not spec.origin:
-            raise RuntimeError(f"jobs/{self.job}.py is not importable: pip install -e . in this virtualenv")
+            raise RuntimeError("jobs/night.py is not importable: pip install -e . in this virtualenv")
         return str(Path(spec.origin).resolve())
+
+    @property
+    def night_job(self) -> str:
+        """This task's job as the night driver names it."""
+        return self.job
+
+    def night_jobs(self) -> list[str]:
+        """The jobs this task's submission runs, its own included; the driver skips those up to date."""
+        return [self.night_job]
+
+    @property
+    def resources(self) -> dict[str, int]:  # type: ignore[override]
+        # The gates rebuild the Data Docs index from every run: one submission that gates at a time.
+        return {DATA_DOCS_RESOURCE: 1} if any(j.startswith(GATE_PREFIX) for j in self.night_jobs()) else {}
 
     @property
     def lake(self) -> Lake:
@@ -156,10 +194,14 @@ class SparkJobTask(SparkSubmitTask):
         return self.lake.layout
 
     def app_options(self) -> list[str]:
-        return ["--date", self.date.isoformat(), "--lake", self.layout.url, *self.job_options()]
+        jobs = self.night_jobs()
+        approved = [p for p in PIPELINES if gate_job(p) in jobs and first_load_approved(p, self.date)]
+        return ["--date", self.date.isoformat(), "--lake", self.layout.url, "--jobs", ",".join(jobs),
+                "--exit-for", self.night_job, *self.job_options(),
+                *(flag for p in approved for flag in ("--approve-initial-load", p))]
 
     def job_options(self) -> list[str]:
-        """Job-specific arguments after ``--date`` and ``--lake``."""
+        """Job-specific arguments of the night driver, after ``--exit-for``."""
         return []
 
     def output_url(self) -> str:
@@ -231,12 +273,17 @@ class SparkJobTask(SparkSubmitTask):
         return env
 
     def run(self) -> None:
+        if self.complete():
+            return  # published by the night an upstream task submitted
+        self._submit()
+
+    def _submit(self) -> None:
         try:
             super().run()
         except ExternalProgramRunError as exc:
             # luigi's error text prints the whole environment; ours must not carry the S3 secret.
             raise ExternalProgramRunError(
-                f"spark-submit of jobs/{self.job}.py for {self.date.isoformat()} failed "
+                f"spark-submit of jobs/night.py for jobs/{self.job}.py of {self.date.isoformat()} failed "
                 f"({exc.message.strip().rstrip(':')}); its stderr is above",
                 exc.args, env=redact_environment(exc.env or {}), stdout=exc.out, stderr=exc.err,
             ) from None
@@ -253,15 +300,29 @@ class ContactsSnapshot(SparkJobTask):
     def job_options(self) -> list[str]:
         return ["--full-refresh"] if scc_config.full_refresh() else []
 
+    def night_jobs(self) -> list[str]:
+        # The first Spark task of a night submits the whole night: one JVM start-up for every job.
+        return list(NIGHT)
+
     def requires(self) -> dict[str, Any]:
-        return {"raw": raw_requirements(self.date)[self.job]}
+        # The whole night's extract, not only the contacts: this task's submission runs every job of the night.
+        night: list[luigi.Task] = []
+        for tasks in raw_requirements(self.date).values():
+            night += [task for task in tasks if task not in night]
+        return {"raw": night}
 
     def output_url(self) -> str:
         return self.layout.staged_contacts(self.date)
 
 
 class _PipelineTask(SparkJobTask):
-    """A pipeline job: reads the snapshot of D, writes ``import_ready/<job>/run_date=D``."""
+    """A pipeline job: reads the snapshot of D, writes ``import_ready/<job>/run_date=D``.
+
+    Normally published by the night :class:`ContactsSnapshot` submitted; submitted again, with its gate, only
+    when it failed there."""
+
+    def night_jobs(self) -> list[str]:
+        return [self.job, gate_job(self.job)]
 
     def requires(self) -> dict[str, Any]:
         return {"snapshot": ContactsSnapshot(date=self.date),

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from luigi.contrib.external_program import ExternalProgramRunError
 
 from contract.objects import CONTACTS, PAYLOADS
 from lake.paths import local_path
@@ -20,6 +21,14 @@ from tests.jobs.rawlake import utc, write_dataset
 D = dt.date(2026, 11, 27)
 
 
+@pytest.fixture(autouse=True)
+def no_approvals() -> Iterator[None]:
+    """Approvals last for the process (see luigi_tasks.spark_tasks): each test starts without any."""
+    st._APPROVED_FIRST_LOADS.clear()
+    yield
+    st._APPROVED_FIRST_LOADS.clear()
+
+
 @pytest.fixture()
 def file_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lake]:
     url = "file://" + str(tmp_path / "lake")
@@ -28,11 +37,42 @@ def file_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lake]
 
 
 def test_command_line_names_the_pipeline_and_the_approval(file_lake) -> None:
-    assert GatePayload(pipeline="lead_scoring", date=D).app_options() == [
-        "--date", "2026-11-27", "--lake", file_lake.url, "--pipeline", "lead_scoring"]
-    assert GatePayload(pipeline="lead_scoring", date=D, approve_initial_load=True).app_options()[-1] == (
-        "--approve-initial-load")
-    assert GatePayload(pipeline="lead_scoring", date=D).app.endswith("/jobs/gate.py")
+    day = D + dt.timedelta(days=40)  # approvals last for the process: a day no other test approves
+    assert GatePayload(pipeline="lead_scoring", date=day).app_options() == [
+        "--date", day.isoformat(), "--lake", file_lake.url, "--jobs", "gate:lead_scoring",
+        "--exit-for", "gate:lead_scoring"]
+    assert GatePayload(pipeline="lead_scoring", date=day, approve_initial_load=True).app_options()[-2:] == [
+        "--approve-initial-load", "lead_scoring"]
+    assert GatePayload(pipeline="lead_scoring", date=day).app.endswith("/jobs/night.py")
+
+
+def test_the_approval_reaches_the_gate_in_the_night_of_the_snapshot_and_of_its_pipeline(file_lake) -> None:
+    day = D + dt.timedelta(days=41)
+    assert "--approve-initial-load" not in st.ContactsSnapshot(date=day).app_options()
+    GatePayload(pipeline="hard_bounces", date=day, approve_initial_load=True)  # as LoadPayload.requires() does
+    for task in (st.ContactsSnapshot(date=day), st.HardBounces(date=day)):
+        options = task.app_options()
+        assert options[options.index("--approve-initial-load"):] == ["--approve-initial-load", "hard_bounces"]
+    assert "--approve-initial-load" not in st.LeadScoring(date=day).app_options()
+
+
+def test_a_gate_whose_flag_the_night_wrote_returns_without_submitting(file_lake) -> None:
+    import luigi
+
+    config = luigi.configuration.get_config()
+    if not config.has_section("spark"):
+        config.add_section("spark")
+    config.set("spark", "spark_submit", "false")  # /bin/false: any submission fails
+    try:
+        task = GatePayload(pipeline="lead_scoring", date=D)
+        flag = Path(local_path(task.output_url()))
+        flag.parent.mkdir(parents=True)
+        with pytest.raises(ExternalProgramRunError):
+            task.run()
+        flag.touch()
+        task.run()  # returns at once: nothing submitted
+    finally:
+        config.remove_option("spark", "spark_submit")
 
 
 def test_the_approval_is_not_part_of_the_task_identity_or_output(file_lake) -> None:
@@ -75,7 +115,7 @@ def test_a_first_load_fails_in_one_line_and_the_approved_rerun_completes_the_tas
                for n in range(3)]  # 3 rows over a ceiling of floor(0.5 x 4) = 2
     write_dataset(layout.import_ready("hard_bounces", D), PAYLOADS["hard_bounces"], bounces)
     task = GatePayload(pipeline="hard_bounces", date=D)
-    assert task.requires()["payload"].complete()
+    assert task.requires()["payload"].output().exists()  # written by hand: no lineage, so not "complete"
 
     with pytest.raises(GateFailedError) as failure:
         task.run()

@@ -24,6 +24,12 @@ from luigi_tasks import spark_tasks as st
 from luigi_tasks.extract import ExtractActivityLookback, ExtractContacts, ExtractCustomObject
 
 D = dt.date(2026, 11, 27)
+SCORED = ("EmailOpen", "EmailClickthrough", "FormSubmit", "WebVisit")
+GATES = "gate:contact_washing,gate:hard_bounces,gate:lead_scoring,gate:campaign_responses"
+NIGHT_OF = {  # what each task's submission runs; the driver skips what is up to date
+    "contacts_snapshot": f"contacts_snapshot,contact_washing,hard_bounces,lead_scoring,campaign_responses,{GATES}",
+    **{job: f"{job},gate:{job}" for job in ("contact_washing", "hard_bounces", "lead_scoring", "campaign_responses")},
+}
 REPO = Path(__file__).resolve().parents[2]
 ACCESS_KEY = "AKIA-spark-tasks-test"
 SECRET_KEY = "secret-spark-tasks-" + "x" * 12
@@ -96,12 +102,13 @@ def test_command_line_submits_the_job_file_with_date_and_lake(cls, file_lake, lu
     submit, app = _split(task)
 
     assert Path(submit[0]) == Path(sys.executable).parent / "spark-submit"
-    assert task.app == str(REPO / "jobs" / f"{task.job}.py")
-    assert Path(task.app).is_file()
-    assert app == ["--date", "2026-11-27", "--lake", file_lake.url]
+    assert task.app == str(REPO / "jobs" / "night.py")  # the night driver runs the job: one JVM for the night
+    assert Path(task.app).is_file() and (REPO / "jobs" / f"{task.job}.py").is_file()
+    night = NIGHT_OF[task.job]
+    assert app == ["--date", "2026-11-27", "--lake", file_lake.url, "--jobs", night, "--exit-for", task.job]
     assert _options(submit, "--master") == ["spark://127.0.0.1:7077"]
     assert _options(submit, "--deploy-mode") == ["client"]
-    assert _options(submit, "--name") == [f"scc {task.job} 2026-11-27"]
+    assert _options(submit, "--name") == ["scc night 2026-11-27"]
     assert _options(submit, "--properties-file") == [str(REPO / "conf" / "spark-defaults.conf")]
     conf = _conf(submit)
     assert conf["spark.pyspark.python"] == sys.executable
@@ -118,8 +125,8 @@ def test_full_refresh_reaches_the_snapshot_job_and_its_export(file_lake):
         raw = st.ContactsSnapshot(date=D).requires()["raw"]
     finally:
         config.remove_option("nightly", "full_refresh")
-    assert app == ["--date", "2026-11-27", "--lake", file_lake.url, "--full-refresh"]
-    assert raw == [ExtractContacts(date=D, full_refresh=True)]
+    assert app[-1] == "--full-refresh" and app.count("--full-refresh") == 1
+    assert raw[0] == ExtractContacts(date=D, full_refresh=True)
 
 
 @pytest.mark.parametrize("cls", st.SPARK_TASKS, ids=lambda c: c.__name__)
@@ -212,7 +219,7 @@ def test_a_failed_submit_names_the_job_and_masks_credentials(s3_env, luigi_cfg):
     luigi_cfg("spark", "spark_submit", "false")  # /bin/false: a real program that fails
     task = st.ContactWashing(date=D)
     with pytest.raises(ExternalProgramRunError) as failure:
-        task.run()
+        task._submit()  # run() would first look for the output on the unreachable S3 endpoint
     text = str(failure.value)
     assert "jobs/contact_washing.py" in text and "2026-11-27" in text
     assert SECRET_KEY not in text and ACCESS_KEY not in text
@@ -227,7 +234,12 @@ def test_pipelines_run_after_the_snapshot_of_the_same_day(file_lake):
     snapshot = st.ContactsSnapshot(date=D)
     for cls in (st.ContactWashing, st.HardBounces, st.LeadScoring, st.CampaignResponses):
         assert cls(date=D).requires()["snapshot"] == snapshot
-    assert snapshot.requires()["raw"] == [ExtractContacts(date=D, full_refresh=False)]
+    # the snapshot's submission runs the whole night, so it waits for the whole night's extract
+    lookbacks = [ExtractActivityLookback(date=D, activity_type=t) for t in ("Bounceback", *SCORED)]
+    objects = [ExtractCustomObject(object_name=n, date=D) for n in ("campaign_responses", "sfdc_campaigns")]
+    raw = snapshot.requires()["raw"]
+    assert raw[0] == ExtractContacts(date=D, full_refresh=False)
+    assert sorted(map(str, raw[1:])) == sorted(map(str, [*lookbacks, *objects]))
     assert st.ContactWashing(date=D).requires()["raw"] == []
 
 
@@ -296,6 +308,22 @@ def _write_dataset(lake: Lake, url: str, table: pa.Table) -> None:
         pass
 
 
+def _publish_rest_of_the_night(lake: Lake) -> None:
+    """Every other extract of the night as an export of zero rows (``_SUCCESS`` only): the snapshot's task
+    waits for the whole night's extract, since its submission runs every job of the night."""
+    from contract.calendar import lookback_days
+    from contract.settings import load_settings
+
+    days = lookback_days(D, load_settings().lead_scoring.lookback_days)
+    urls = [lake.layout.raw_activities(t, d) for t in ("Bounceback", *SCORED) for d in days]
+    urls += [lake.layout.raw_custom_object(n, D) for n in ("campaign_responses", "sfdc_campaigns")]
+    for url in urls:
+        fs, path = lake.fs_path(url)
+        fs.create_dir(path, recursive=True)
+        with fs.open_output_stream(f"{path}/_SUCCESS"):
+            pass
+
+
 def _read_rows(lake: Lake, url: str, columns: list[str]) -> list[tuple]:
     fs, path = lake.fs_path(url)
     table = pq.read_table(path, filesystem=fs, columns=columns)
@@ -314,15 +342,16 @@ def test_snapshot_and_washing_run_on_the_cluster_over_s3a(spark_cluster, seaweed
     luigi_cfg("spark", "deploy_mode", "client")
     luigi_cfg("spark", "conf", "spark.executor.memory=512m|spark.sql.shuffle.partitions=2")
     _write_dataset(lake, lake.layout.raw_contacts(D), _raw_contacts_table())
+    _publish_rest_of_the_night(lake)
 
     washing = st.ContactWashing(date=D, total_executor_cores="1")
     result = luigi.build([washing], local_scheduler=True, detailed_summary=True)
 
     assert result.status == luigi.LuigiStatusCode.SUCCESS, result.summary_text
     assert st.ContactsSnapshot(date=D).complete() and washing.complete()
-    apps = {app["name"]: app["state"] for app in spark_cluster.status()["completedapps"]}
-    assert apps.get("scc contacts_snapshot 2026-11-27") == "FINISHED"
-    assert apps.get("scc contact_washing 2026-11-27") == "FINISHED"
+    # one Spark application for both tasks: the snapshot's night published the payload, washing found it
+    apps = [(app["name"], app["state"]) for app in spark_cluster.status()["completedapps"]]
+    assert apps == [("scc night 2026-11-27", "FINISHED")]
 
     assert _read_rows(lake, lake.layout.staged_contacts(D), ["ContactId", "Title", "Country"]) == [
         ("101", "CEO", "USA"),
