@@ -70,6 +70,11 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "schedule in this process instead of the luigid of [core] default_scheduler_host"),
     Setting("full_refresh", "--full-refresh", "SCC_FULL_REFRESH", "nightly", "full_refresh", "false",
             "re-export every contact and rebuild the snapshot and every payload of the day"),
+    Setting("approve_initial_load", "--approve-initial-load", "SCC_APPROVE_INITIAL_LOAD", "nightly",
+            "approve_initial_load", "false",
+            "let a pipeline's first load (no receipt for an earlier day) through its gate's row-count guard"),
+    Setting("scheduler_url", "--scheduler-url", "SCC_SCHEDULER_URL", "core", "scheduler_url", "",
+            "the central luigid, e.g. http://luigid:8082; empty means [core] default_scheduler_host/port"),
 )}
 
 # Flags given on this process's command line (inherited by the worker processes luigi forks).
@@ -152,6 +157,8 @@ class nightly(luigi.Config):  # luigi names the config section after the class
 
     full_refresh = luigi.BoolParameter(
         default=False, description="re-export every contact and rebuild what depends on them")
+    approve_initial_load = luigi.BoolParameter(
+        default=False, description="let each pipeline's first load through its gate (no row-count guard)")
 
 
 def lake_url() -> str:
@@ -163,6 +170,13 @@ def full_refresh() -> bool:
     """Whether this run re-exports every contact: ``--full-refresh`` > ``$SCC_FULL_REFRESH`` >
     ``[nightly] full_refresh`` > false."""
     return resolve_bool("full_refresh")
+
+
+def approve_initial_load() -> bool:
+    """Whether this run approves each pipeline's first load: ``--approve-initial-load`` >
+    ``$SCC_APPROVE_INITIAL_LOAD`` > ``[nightly] approve_initial_load`` > false. Run-wide like
+    :func:`full_refresh`: it reaches the gate as an insignificant parameter, so no task identity changes."""
+    return resolve_bool("approve_initial_load")
 
 
 def s3_settings(environ: Mapping[str, str] | None = None) -> S3Settings:
