@@ -79,8 +79,10 @@ def preflight() -> None:
         eloqua_log.setLevel(level)
 
 
-def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool) -> int:
-    """Run tasks with Luigi and turn the outcome into the configured exit code."""
+def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool, scheduler_url: str = "",
+              results: list[object] | None = None) -> int:
+    """Run tasks with Luigi and turn the outcome into the configured exit code (Luigi's result is appended
+    to ``results`` when given: the caller reads which tasks failed)."""
     import luigi
     from luigi.execution_summary import LuigiStatusCode
     from luigi.retcodes import retcode
@@ -91,12 +93,15 @@ def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool) -
     luigi.configuration.get_config().set("core", "no_configure_logging", "true")
     codes = retcode()
     try:
+        where = {"scheduler_url": scheduler_url} if scheduler_url and not local_scheduler else {}
         result = luigi.build(list(tasks), workers=workers, local_scheduler=local_scheduler,
-                             detailed_summary=True)
+                             detailed_summary=True, **where)
     except Exception as exc:  # luigi itself failed (not a task): one line, its own exit code
         first = (str(exc).strip().splitlines() or [""])[0]
         print(f"scc: luigi stopped with {type(exc).__name__}: {first}", file=sys.stderr)
         return codes.unhandled_exception or 40
+    if results is not None:
+        results.append(result)
     status = result.status
     if status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
         if all(task.complete() for task in tasks if isinstance(task, luigi.Task)):
@@ -126,7 +131,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="scc", description="Nightly marketing-ops pipelines, Eloqua <-> Spark.")
+    parser = OneLineParser(prog="scc", description="Nightly marketing-ops pipelines, Eloqua <-> Spark.",
+                           epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--verbose", action="store_true", help="debug logging and stack traces")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -137,18 +143,163 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--full-refresh", action="store_true", help="re-export every contact")
     _add_run_options(extract)
 
-    nightly = commands.add_parser("nightly", help="the whole nightly run for one data day")
-    nightly.add_argument("--date", type=data_day, default=None, help="data day D (default: yesterday, UTC)")
-    nightly.add_argument("--full-refresh", action="store_true",
-                         help="re-export every contact and rebuild the snapshot and every payload of the day")
-    _add_run_options(nightly)
+    add_operator_commands(commands)
 
     demo = commands.add_parser("demo", help="the nightly run against the sandbox and a local lake")
-    demo.add_argument("--contacts", type=int, default=3000, help="sandbox contacts (default 3000)")
+    demo.add_argument("--contacts", type=int, default=20_000, help="sandbox contacts (default 20000)")
     demo.add_argument("--date", type=data_day, default=dt.date(2026, 11, 27), help="last data day of the demo")
     demo.add_argument("--lake", default=str(REPO_ROOT / "var" / "demo" / "lake"), help="local lake folder")
     demo.add_argument("--workers", type=int, default=2)
     return parser
+
+
+# --- the operator's commands: nightly, backfill, status, report ----------------------------------------------
+
+OPERATOR_COMMANDS = ("nightly", "backfill", "status", "report")
+EXAMPLES = """examples:
+  scc sandbox serve --port 8765 --contacts 1000        a local Eloqua Bulk API 2.0 sandbox
+  scc extract --date 2026-11-27 --local-scheduler      the raw zone of one data day
+  scc nightly --date 2026-11-27 --approve-initial-load extract, Spark, gate and load of one night
+  scc nightly --scheduler-url http://luigid:8082       yesterday's night through a central luigid
+  scc backfill --start 2026-11-20 --end 2026-11-26     several nights, in order, each finished first
+  scc status --date 2026-11-27                         each pipeline's stages: done, failed or pending
+  scc report --date 2026-11-27                         (re)write the night's HTML report, print its path
+  scc demo                                             two nights against the sandbox (make demo)
+exit codes: README.md, "Exit codes"."""
+
+
+def add_operator_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from contract.objects import PIPELINES
+
+    def night_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--approve-initial-load", action="store_true", default=None,
+                             help="let each pipeline's first load through its gate (default: "
+                                  "$SCC_APPROVE_INITIAL_LOAD, [nightly] approve_initial_load, false)")
+        command.add_argument("--scheduler-url", default=None,
+                             help="a central luigid, e.g. http://luigid:8082 (default: $SCC_SCHEDULER_URL, "
+                                  "[core] scheduler_url, else [core] default_scheduler_host/port)")
+        _add_run_options(command)
+
+    nightly = commands.add_parser("nightly", help="extract, Spark, gate and load of one data day "
+                                                  "(scc nightly --date 2026-11-27)")
+    nightly.add_argument("--date", type=data_day, default=None, help="data day D (default: yesterday, UTC)")
+    nightly.add_argument("--full-refresh", action="store_true", default=None,
+                         help="re-export every contact and rebuild the snapshot and every payload of the day")
+    night_options(nightly)
+
+    backfill = commands.add_parser("backfill", help="nights D1..D2 in order, each finished before the next "
+                                                    "(scc backfill --start 2026-11-20 --end 2026-11-26)")
+    backfill.add_argument("--start", type=data_day, required=True, help="first data day (YYYY-MM-DD)")
+    backfill.add_argument("--end", type=data_day, required=True, help="last data day, inclusive (YYYY-MM-DD)")
+    night_options(backfill)
+
+    status = commands.add_parser("status", help="each pipeline's stages of a day: done, failed or pending "
+                                                "(scc status --date 2026-11-27)")
+    status.add_argument("--date", type=data_day, required=True, help="data day D (YYYY-MM-DD)")
+    status.add_argument("--pipeline", action="append", choices=PIPELINES, default=None,
+                        help="only this pipeline (repeatable; default: all four)")
+    status.add_argument("--lake", help="lake URL (default: $SCC_LAKE_URL, [lake] url, file://<repo>/var/lake)")
+
+    report = commands.add_parser("report", help="write a night's HTML report and print its path "
+                                                "(scc report --date 2026-11-27)")
+    report.add_argument("--date", type=data_day, required=True, help="data day D (YYYY-MM-DD)")
+    report.add_argument("--lake", help="lake URL (default: $SCC_LAKE_URL, [lake] url, file://<repo>/var/lake)")
+
+
+def _scheduler_url(local_scheduler: bool) -> str:
+    """The central luigid of this run ('' for the [core] default host/port), checked to answer: a wrong URL
+    is one line now, not Luigi's retries later."""
+    import urllib.parse
+
+    import requests
+
+    from luigi_tasks.config import resolve
+
+    url = resolve("scheduler_url").strip().rstrip("/")
+    if not url:
+        return ""
+    if local_scheduler:
+        raise UsageError("--scheduler-url and --local-scheduler exclude each other: choose one")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"scheduler URL {url!r} is not http(s)://host:port")
+    try:
+        requests.get(f"{url}/api/ping", timeout=10)  # any HTTP answer, even an error status, is luigid's
+    except requests.RequestException as exc:
+        reason = type(exc).__name__.replace("Error", " error").strip()
+        raise UsageError(f"no luigid answers at {url}: {reason}") from None
+    return url
+
+
+def _run_night(day: dt.date, *, workers: int, local_scheduler: bool, scheduler_url: str) -> int:
+    """One ``Nightly(day)`` build; then, whatever the outcome, one line per pipeline that did not load and
+    the night's report written and its path printed."""
+    from luigi.retcodes import retcode
+
+    from luigi_tasks.nightly import Nightly, pipeline_failures, write_night_report
+
+    results: list[object] = []
+    code = EXIT_USAGE
+    try:
+        code = run_tasks([Nightly(date=day)], workers=workers, local_scheduler=local_scheduler,
+                         scheduler_url=scheduler_url, results=results)
+    finally:
+        try:
+            failures = pipeline_failures(results[0] if results else None, day)
+        except Exception as exc:  # the lake went away: the build's own exit code still stands
+            failures = {}
+            print(f"scc: could not tell which pipelines loaded: {' '.join(str(exc).split())}", file=sys.stderr)
+        for line in failures.values():
+            print(f"scc: {line}", file=sys.stderr)
+        try:
+            print(f"report: {write_night_report(day)}", flush=True)
+        except Exception as exc:  # no data for the day, or an unwritable lake: say so, keep the exit code
+            print(f"scc: no report for {day.isoformat()}: {' '.join(str(exc).split())}", file=sys.stderr)
+    if code == 0 and failures:
+        code = retcode().task_failed or 30
+    return code
+
+
+def run_operator_command(args: argparse.Namespace) -> int:
+    from contract.objects import PIPELINES
+    from lake.errors import LakeError
+    from luigi_tasks.config import ConfigError, configured_lake, pin_flags
+
+    if args.command in ("status", "report"):
+        configure_environment(args.lake)
+        try:
+            if args.command == "report":
+                from luigi_tasks.nightly import write_night_report
+
+                print(write_night_report(args.date))
+                return 0
+            from luigi_tasks.operator import format_status, status, status_exit_code
+
+            stages = status(configured_lake(), args.date, args.pipeline or PIPELINES)
+        except (LakeError, ConfigError, ValueError) as exc:
+            raise UsageError(" ".join(str(exc).split())) from None
+        print(format_status(stages, args.date))
+        return status_exit_code(stages)
+
+    if args.command == "backfill":
+        from luigi_tasks.operator import days
+
+        try:
+            days(args.start, args.end)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    configure_environment(args.lake, full_refresh=getattr(args, "full_refresh", None))
+    pin_flags(approve_initial_load=args.approve_initial_load, scheduler_url=args.scheduler_url)
+    workers, local_scheduler = run_options(args)
+    scheduler_url = _scheduler_url(local_scheduler)
+    preflight()
+    options = {"workers": workers, "local_scheduler": local_scheduler, "scheduler_url": scheduler_url}
+    if args.command == "nightly":
+        return _run_night(args.date or _yesterday(), **options)
+    from luigi_tasks.operator import backfill
+
+    return backfill(args.start, args.end, lambda day: _run_night(day, **options),
+                    say=lambda line: print(line, flush=True))
 
 
 def _run_development_command(name: str, argv: list[str]) -> int:
@@ -182,20 +333,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        if args.command in ("extract", "nightly"):
+        if args.command in OPERATOR_COMMANDS:
+            return run_operator_command(args)
+        if args.command == "extract":
             configure_environment(args.lake, full_refresh=args.full_refresh)
             workers, local_scheduler = run_options(args)
             preflight()
             from luigi_tasks.config import full_refresh
+            from luigi_tasks.extract import ExtractAll
 
-            if args.command == "extract":
-                from luigi_tasks.extract import ExtractAll
-
-                task: object = ExtractAll(date=args.date, full_refresh=full_refresh())
-            else:
-                from luigi_tasks.nightly import Nightly
-
-                task = Nightly(date=args.date or _yesterday())
+            task: object = ExtractAll(date=args.date, full_refresh=full_refresh())
             return run_tasks([task], workers=workers, local_scheduler=local_scheduler)
         if args.command == "demo":
             from luigi_tasks.demo import run_demo
