@@ -168,7 +168,7 @@ EXAMPLES = """examples:
 exit codes: README.md, "Exit codes"."""
 
 
-def add_operator_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_operator_commands(commands: argparse._SubParsersAction) -> None:
     from contract.objects import PIPELINES
 
     def night_options(command: argparse.ArgumentParser) -> None:
@@ -293,13 +293,14 @@ def run_operator_command(args: argparse.Namespace) -> int:
     workers, local_scheduler = run_options(args)
     scheduler_url = _scheduler_url(local_scheduler)
     preflight()
-    options = {"workers": workers, "local_scheduler": local_scheduler, "scheduler_url": scheduler_url}
+    def night(day: dt.date) -> int:
+        return _run_night(day, workers=workers, local_scheduler=local_scheduler, scheduler_url=scheduler_url)
+
     if args.command == "nightly":
-        return _run_night(args.date or _yesterday(), **options)
+        return night(args.date or _yesterday())
     from luigi_tasks.operator import backfill
 
-    return backfill(args.start, args.end, lambda day: _run_night(day, **options),
-                    say=lambda line: print(line, flush=True))
+    return backfill(args.start, args.end, night, say=lambda line: print(line, flush=True))
 
 
 def _run_development_command(name: str, argv: list[str]) -> int:

@@ -94,14 +94,17 @@ def test_nightly_builds_every_dataset_of_the_day_and_a_rerun_does_nothing(sandbo
     lake = LakeLayout(f"file://{tmp_path / 'lake'}")
     env = _env(**_eloqua_env(small))
 
-    first = _scc("nightly", "--date", D.isoformat(), "--lake", lake.url, "--local-scheduler", env=env, timeout=900)
+    first = _scc("nightly", "--date", D.isoformat(), "--lake", lake.url, "--local-scheduler",
+                 "--approve-initial-load", env=env, timeout=900)
 
     assert first.returncode == 0, first.stderr[-3000:]
     done = [lake.raw_contacts(D), lake.staged_contacts(D), *(lake.import_ready(p, D) for p in PIPELINES)]
     missing = [url for url in done if not Path(url[len("file://"):], "_SUCCESS").exists()]
     assert missing == []
+    assert all(Path(lake.loaded_receipt(p, D)[len("file://"):]).exists() for p in PIPELINES)
     syncs = len(small.state()["syncs"])
-    assert syncs == 1 + 6 + 2  # contacts, one ranged lookback export per activity type, two custom objects
+    # contacts, one ranged lookback export per activity type, two custom objects; one import per pipeline
+    assert syncs == 1 + 6 + 2 + len(PIPELINES)
 
     again = _scc("nightly", "--date", D.isoformat(), "--lake", lake.url, "--local-scheduler", env=env)
     assert again.returncode == 0, again.stderr[-3000:]
