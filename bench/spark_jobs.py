@@ -6,9 +6,10 @@
 Generates a deterministic raw zone (pyarrow, vectorised numpy) in a local temporary lake: contacts for day
 D, activities of every pipeline type for each day of the 90-day lookback, the day's campaign responses and all
 Salesforce campaigns, each dataset committed with ``_SUCCESS`` like the extract stage does. Then runs the jobs
-one after the other exactly as Luigi submits them (the command line and environment of the
-``luigi_tasks.spark_tasks`` task, with ``--master local[2]``), and prints per job the wall time, the input
-rows per second, the output rows and the driver's peak RSS (the spark-submit JVM plus its Python processes).
+one after the other as Luigi submits them (the command line and environment of the
+``luigi_tasks.spark_tasks`` task, with ``--master local[2]``), each submission restricted to its own job, and
+prints per job the wall time, the input rows per second, the output rows and the driver's peak RSS (the
+spark-submit JVM plus its Python processes).
 """
 
 from __future__ import annotations
@@ -325,6 +326,9 @@ def _count_rows(dataset_url: str) -> int:
 def run_job(task: object, log_dir: Path) -> tuple[float, PeakRss]:
     """Run one task's spark-submit command line (as Luigi would) and measure it."""
     args = [str(a) for a in task.program_args()]  # type: ignore[attr-defined]
+    # One job per submission, as before the night driver, so each job's figures are its own (start-up
+    # included); bench/duckdb_baseline.py and bench/nightly.py measure the night as one submission.
+    args[args.index("--jobs") + 1] = task.job  # type: ignore[attr-defined]
     env = task.program_environment()  # type: ignore[attr-defined]
     log = log_dir / f"{type(task).__name__}.log"
     with log.open("wb") as out:
