@@ -103,6 +103,10 @@ def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool, s
     if results is not None:
         results.append(result)
     status = result.status
+    if _run_by_another_worker(result):
+        print("scc: tasks of this run are being run by another scc process of the same scheduler (same lake, "
+              "same day); rerun once it has finished", file=sys.stderr)
+        return codes.already_running or 10
     if status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
         if all(task.complete() for task in tasks if isinstance(task, luigi.Task)):
             return 0
@@ -118,6 +122,21 @@ def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool, s
     if status == LuigiStatusCode.SCHEDULING_FAILED:
         return codes.scheduling_error or 35
     return codes.task_failed or 30
+
+
+def _run_by_another_worker(result: object) -> bool:
+    """Whether luigi found tasks of this run held by another worker (its ``run_by_other_worker`` outcome,
+    which [retcode] already_running names and luigi.build's status does not report)."""
+    from luigi.execution_summary import _summary_dict
+
+    worker = getattr(result, "worker", None)
+    if worker is None:
+        return False
+    try:
+        sets = _summary_dict(worker)
+    except Exception:  # a summary that cannot be computed is not evidence of another worker
+        return False
+    return bool(sets.get("run_by_other_worker") or sets.get("upstream_run_by_other_worker"))
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -333,6 +352,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Quiet until the tasks run, so that a usage mistake prints exactly one line.
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from luigi_tasks.redaction import install as redact_logs
+    from luigi_tasks.redaction import redact
+
+    redact_logs()  # secrets by value, --verbose included
     try:
         if args.command in OPERATOR_COMMANDS:
             return run_operator_command(args)
@@ -351,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(contacts=args.contacts, last_day=args.date, lake_dir=Path(args.lake),
                             workers=args.workers)
     except UsageError as exc:
-        print(f"scc: {exc}", file=sys.stderr)
+        print(redact(f"scc: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

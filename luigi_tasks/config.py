@@ -20,10 +20,13 @@ from collections.abc import Mapping
 from configparser import InterpolationError
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import luigi
+from luigi.parameter import _no_value
 
 from lake.errors import LakeError
+from lake.paths import LakeUrlError, normalize
 from lake.settings import (
     DEFAULT_REGION,
     ENV_ACCESS_KEY,
@@ -204,12 +207,37 @@ def s3_settings(environ: Mapping[str, str] | None = None) -> S3Settings:
 def configured_lake() -> Lake:
     """The lake of this run (``lake`` by the one precedence; ``[s3]`` for an S3 lake), one per process so
     that its S3 clients are reused."""
-    url = lake_url()
+    return lake_at(lake_url())
+
+
+def lake_at(url: str) -> Lake:
+    """The lake at ``url`` (a task's ``target_lake``) with this run's S3 settings, one per process and URL."""
     try:
         s3_for = s3_settings() if url.strip().startswith(("s3://", "s3a://")) else None
     except ConfigError as exc:
         raise LakeError(str(exc)) from None
     return _lake(url, s3_for, os.getpid())
+
+
+class LakeParameter(luigi.Parameter):
+    """The lake a task reads and writes: a significant parameter, so that two runs of one day on two lakes
+    sharing a luigid are two tasks, never one (the second would find the first's "done" and exit 0 with an
+    empty lake). Unset, it is the resolved ``lake`` setting, so ``luigi --module`` and ``scc`` need not pass
+    it; URLs are normalised (``/srv/lake`` and ``file:///srv/lake`` are one lake)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("description", "the lake URL (default: --lake > $SCC_LAKE_URL > [lake] url)")
+        super().__init__(**kwargs)
+
+    def _get_value(self, task_name: str | None, param_name: str | None) -> Any:
+        value = super()._get_value(task_name, param_name)
+        return lake_url() if value is _no_value else value
+
+    def normalize(self, x: Any) -> Any:
+        try:
+            return normalize(str(x))
+        except LakeUrlError as exc:
+            raise LakeError(str(exc)) from None
 
 
 @functools.lru_cache(maxsize=4)

@@ -69,8 +69,8 @@ from eloqua.windows import (
 from lake.errors import LakeError
 from lake.paths import day
 from lake.storage import Lake
-from luigi_tasks.config import configured_lake
-from luigi_tasks.targets import DatasetTarget
+from luigi_tasks.redaction import redact
+from luigi_tasks.targets import DatasetTarget, OnLake
 
 RESOURCE = "eloqua_bulk_syncs"
 ACTIVITY_TYPES = PIPELINE_ACTIVITY_TYPES + SANDBOX_EXTRA_ACTIVITY_TYPES
@@ -107,9 +107,19 @@ def lookback_days(date: dt.date) -> int:
     return load_settings().lead_scoring.lookback_days
 
 
+def task_label(task: luigi.Task) -> str:
+    """``Family(param=value, ...)`` without the lake: what messages and manifests call the task (the lake
+    is named where it matters, and a manifest lives in its lake)."""
+    params = ", ".join(f"{k}={v}" for k, v in task.to_str_params(only_significant=True).items()
+                       if k != "target_lake")
+    return f"{task.get_task_family()}({params})"
+
+
 def state_url(lake: Lake, task: luigi.Task) -> str:
     """``_state/extract/<Task>/<param=value,...>.json``: the resume record of one task."""
-    params = ",".join(f"{k}={v}" for k, v in task.to_str_params(only_significant=True).items())
+    # The lake is in the task's identity but not in its state file's name: the state lives in that lake.
+    params = ",".join(f"{k}={v}" for k, v in task.to_str_params(only_significant=True).items()
+                      if k != "target_lake")
     return lake.layout.state("extract", task.get_task_family(), f"{params}.json")
 
 
@@ -120,24 +130,25 @@ class DataDayParameter(luigi.DateParameter):
         return dt.date.fromisoformat(day(s))
 
 
-class _ExtractTask(luigi.Task):
+class _ExtractTask(OnLake, luigi.Task):
     """Base of the extract tasks: holds one Eloqua sync slot while running; failures report one line."""
 
     resources = {RESOURCE: 1}
 
     def on_failure(self, exception: BaseException) -> str:
-        # The luigid UI and error e-mails get the actionable line, not a stack trace of an expected failure.
+        # The luigid UI and error e-mails get the actionable line, not a stack trace of an expected failure;
+        # either way no configured secret value reaches luigid.
         if isinstance(exception, EloquaError | LakeError | DataDayError):
-            return f"{type(exception).__name__}: {exception}"
-        return str(super().on_failure(exception))
+            return redact(f"{type(exception).__name__}: {exception}")
+        return redact(super().on_failure(exception))
 
     def _client(self, config: extract) -> EloquaClient:
         return EloquaClient.from_env(pool_size=max(4, config.concurrency + 2))
 
     def _export(self, obj: EloquaObject, definition_name: str, planner: Planner,
                 max_rows: int | None = None) -> dict[str, Any]:
-        lake, config = configured_lake(), extract()
-        export = Export(obj=obj, dataset_url=self.output().url, state_url=state_url(lake, self), label=str(self),
+        lake, config = self.lake, extract()
+        export = Export(obj=obj, dataset_url=self.output().url, state_url=state_url(lake, self), label=task_label(self),
                         definition_name=definition_name, planner=planner, max_rows=max_rows)
         with self._client(config) as client:
             return run(client, lake, export, config.export_settings())
@@ -150,8 +161,7 @@ class ExtractContacts(_ExtractTask):
     full_refresh = luigi.BoolParameter(default=False)
 
     def output(self) -> DatasetTarget:
-        lake = configured_lake()
-        return DatasetTarget(lake, lake.layout.raw_contacts(self.date))
+        return DatasetTarget(self.lake, self.lake.layout.raw_contacts(self.date))
 
     def complete(self) -> bool:
         # A full refresh is done only when the day's export is a full one; an increment does not satisfy it.
@@ -159,13 +169,13 @@ class ExtractContacts(_ExtractTask):
             return False
         if not self.full_refresh:
             return True
-        manifest = configured_lake().read_json(self.output().url + "/" + MANIFEST, default={})
+        manifest = self.lake.read_json(self.output().url + "/" + MANIFEST, default={})
         return manifest.get("mode") == "full"
 
     def run(self) -> None:
         check_day_is_over(self.date)
         name = f"SCC contacts {self.date}" + (" full refresh" if self.full_refresh else "")
-        self._export(CONTACTS, name, contacts_plan(configured_lake(), self.date, self.full_refresh))
+        self._export(CONTACTS, name, contacts_plan(self.lake, self.date, self.full_refresh))
 
 
 class ExtractActivities(_ExtractTask):
@@ -175,8 +185,7 @@ class ExtractActivities(_ExtractTask):
     date = DataDayParameter()
 
     def output(self) -> DatasetTarget:
-        lake = configured_lake()
-        return DatasetTarget(lake, lake.layout.raw_activities(self.activity_type, self.date))
+        return DatasetTarget(self.lake, self.lake.layout.raw_activities(self.activity_type, self.date))
 
     def run(self) -> None:
         check_day_is_over(self.date)
@@ -206,39 +215,41 @@ class ExtractActivityRange(_ExtractTask):
         return days_between(self.start, self.end)
 
     def output(self) -> list[DatasetTarget]:
-        lake = configured_lake()
+        lake = self.lake
         return [DatasetTarget(lake, lake.layout.raw_activities(self.activity_type, d)) for d in self.days()]
 
     def _range_export(self, lake: Lake, config: extract) -> RangeExport:
         plan = activity_plan(self.activity_type, self.start, self.end + dt.timedelta(days=1))
         return RangeExport(
             obj=ACTIVITIES, dataset_url=lake.layout.raw_activities(self.activity_type, self.start),
-            state_url=state_url(lake, self), label=str(self),
+            state_url=state_url(lake, self), label=task_label(self),
             definition_name=f"SCC activities {self.activity_type} {self.start}..{self.end}",
             planner=lambda client: plan, max_rows=config.max_rows_per_sync,
             activity_type=self.activity_type, days=tuple(self.days()))
 
     def run(self) -> Iterator[list[luigi.Task]]:
         check_day_is_over(self.end)
-        lake, config = configured_lake(), extract()
+        lake, config = self.lake, extract()
         export = self._range_export(lake, config)
         with self._client(config) as client:
             parts = run_range(client, lake, export, config.export_settings())
         if parts:
             # dynamic dependencies: luigi runs the halves, then calls run() again, which lands here once more
-            yield [activity_task(self.activity_type, a, b) for a, b in parts]
+            yield [activity_task(self.activity_type, a, b, self.target_lake) for a, b in parts]
             forget(lake, export)
 
 
-def activity_task(activity_type: str, start: dt.date,
-                  end: dt.date) -> ExtractActivities | ExtractActivityRange:
-    """The task extracting ``start .. end``: ExtractActivities for one day, else ExtractActivityRange."""
+def activity_task(activity_type: str, start: dt.date, end: dt.date,
+                  target_lake: str | None = None) -> ExtractActivities | ExtractActivityRange:
+    """The task extracting ``start .. end`` (on ``target_lake``, default the resolved lake): ExtractActivities
+    for one day, else ExtractActivityRange."""
+    lake = {} if target_lake is None else {"target_lake": target_lake}
     if start == end:
-        return ExtractActivities(activity_type=activity_type, date=start)
-    return ExtractActivityRange(activity_type=activity_type, start=start, end=end)
+        return ExtractActivities(activity_type=activity_type, date=start, **lake)
+    return ExtractActivityRange(activity_type=activity_type, start=start, end=end, **lake)
 
 
-class ExtractActivityLookback(luigi.WrapperTask):
+class ExtractActivityLookback(OnLake, luigi.WrapperTask):
     """Activities of one type for the lookback ``D-(n-1) .. D``: one task per run of days missing from the
     lake, decided when the task is scheduled (days already present are never fetched again)."""
 
@@ -246,11 +257,21 @@ class ExtractActivityLookback(luigi.WrapperTask):
     activity_type = luigi.ChoiceParameter(choices=ACTIVITY_TYPES, var_type=str)
 
     def missing_days(self) -> list[dt.date]:
-        return missing_days(configured_lake(), self.activity_type, self.date, lookback_days(self.date))
+        return missing_days(self.lake, self.activity_type, self.date, lookback_days(self.date))
 
-    def requires(self) -> Iterator[ExtractActivities | ExtractActivityRange]:
-        for start, end in contiguous_runs(self.missing_days()):
-            yield activity_task(self.activity_type, start, end)
+    def requires(self) -> list[ExtractActivities | ExtractActivityRange]:
+        try:
+            days = self.missing_days()
+        except LakeError:
+            # luigi calls requires() again while summarising: a storage outage by then must not turn the
+            # run's one-line failure into a traceback, so the plan made at scheduling time stands.
+            if "_plan" not in self.__dict__:
+                raise
+            return list(self.__dict__["_plan"])
+        plan = [activity_task(self.activity_type, start, end, self.target_lake)
+                for start, end in contiguous_runs(days)]
+        self.__dict__["_plan"] = plan
+        return plan
 
 
 class ExtractCustomObject(_ExtractTask):
@@ -260,8 +281,7 @@ class ExtractCustomObject(_ExtractTask):
     date = DataDayParameter()
 
     def output(self) -> DatasetTarget:
-        lake = configured_lake()
-        return DatasetTarget(lake, lake.layout.raw_custom_object(self.object_name, self.date))
+        return DatasetTarget(self.lake, self.lake.layout.raw_custom_object(self.object_name, self.date))
 
     def run(self) -> None:
         check_day_is_over(self.date)
@@ -270,15 +290,16 @@ class ExtractCustomObject(_ExtractTask):
         self._export(obj, f"SCC {obj.name} {self.date}", plan)
 
 
-class ExtractAll(luigi.WrapperTask):
+class ExtractAll(OnLake, luigi.WrapperTask):
     """Everything one nightly run reads: contacts, the lookback of every pipeline type, both CDOs."""
 
     date = DataDayParameter()
     full_refresh = luigi.BoolParameter(default=False)
 
     def requires(self) -> Iterator[luigi.Task]:
-        yield ExtractContacts(date=self.date, full_refresh=self.full_refresh)
+        lake = self.target_lake
+        yield ExtractContacts(date=self.date, full_refresh=self.full_refresh, target_lake=lake)
         for activity_type in PIPELINE_ACTIVITY_TYPES:
-            yield ExtractActivityLookback(date=self.date, activity_type=activity_type)
+            yield ExtractActivityLookback(date=self.date, activity_type=activity_type, target_lake=lake)
         for name in CUSTOM_OBJECTS:
-            yield ExtractCustomObject(object_name=name, date=self.date)
+            yield ExtractCustomObject(object_name=name, date=self.date, target_lake=lake)

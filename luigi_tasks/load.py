@@ -20,9 +20,9 @@ import luigi
 from contract.objects import PAYLOADS, PIPELINES
 from eloqua.client import MAX_IMPORT_POST_BYTES, EloquaClient
 from eloqua.imports import MAX_POSTS_PER_SYNC, LoadOptions, load_payload
-from luigi_tasks.config import configured_lake
 from luigi_tasks.extract import RESOURCE
-from luigi_tasks.targets import DatasetTarget, FileTarget
+from luigi_tasks.redaction import RedactedFailure
+from luigi_tasks.targets import DatasetTarget, FileTarget, OnLake
 
 
 class load(luigi.Config):  # luigi names the config section after the class
@@ -39,18 +39,17 @@ class load(luigi.Config):  # luigi names the config section after the class
     data_retention = luigi.Parameter(default="P7D", description="how long Eloqua keeps unsynced staged data")
 
 
-class PayloadReady(luigi.ExternalTask):
+class PayloadReady(OnLake, luigi.ExternalTask):
     """The ``import_ready`` payload of ``(pipeline, D)`` as its Spark job published it (``_SUCCESS``)."""
 
     pipeline = luigi.ChoiceParameter(choices=PIPELINES, var_type=str)
     date = luigi.DateParameter()
 
     def output(self) -> DatasetTarget:
-        lake = configured_lake()
-        return DatasetTarget(lake, lake.layout.import_ready(self.pipeline, self.date))
+        return DatasetTarget(self.lake, self.lake.layout.import_ready(self.pipeline, self.date))
 
 
-class LoadPayload(luigi.Task):
+class LoadPayload(RedactedFailure, OnLake, luigi.Task):
     """One payload into Eloqua; done once its receipt exists."""
 
     pipeline = luigi.ChoiceParameter(choices=PIPELINES, var_type=str)
@@ -65,11 +64,11 @@ class LoadPayload(luigi.Task):
         # The quality gate; imported here so that this module loads while the gate is being built.
         from luigi_tasks.gate import GatePayload  # type: ignore[import-not-found, unused-ignore]
 
-        return GatePayload(pipeline=self.pipeline, date=self.date, approve_initial_load=self.approve_initial_load)
+        return GatePayload(pipeline=self.pipeline, date=self.date, approve_initial_load=self.approve_initial_load,
+                           target_lake=self.target_lake)
 
     def output(self) -> FileTarget:
-        lake = configured_lake()
-        return FileTarget(lake, lake.layout.loaded_receipt(self.pipeline, self.date))
+        return FileTarget(self.lake, self.lake.layout.loaded_receipt(self.pipeline, self.date))
 
     def run(self) -> None:
         config = load()
@@ -78,15 +77,15 @@ class LoadPayload(luigi.Task):
                               max_posts=config.max_posts, batch_rows=config.batch_rows,
                               sync_timeout=config.sync_timeout, data_retention=config.data_retention)
         with EloquaClient.from_env() as client:
-            load_payload(client, configured_lake(), PAYLOADS[self.pipeline], self.date, options=options)
+            load_payload(client, self.lake, PAYLOADS[self.pipeline], self.date, options=options)
 
 
-class LoadAll(luigi.WrapperTask):
+class LoadAll(OnLake, luigi.WrapperTask):
     """Every pipeline's load of day D."""
 
     date = luigi.DateParameter()
     approve_initial_load = luigi.BoolParameter(default=False, significant=False)
 
     def requires(self) -> list[LoadPayload]:
-        return [LoadPayload(pipeline=p, date=self.date, approve_initial_load=self.approve_initial_load)
-                for p in PIPELINES]
+        return [LoadPayload(pipeline=p, date=self.date, approve_initial_load=self.approve_initial_load,
+                            target_lake=self.target_lake) for p in PIPELINES]

@@ -5,6 +5,9 @@
 
 Both carry ``url`` (the lake URL) and work the same on ``file://`` and ``s3://``: every byte goes through the
 lake's filesystem, no library client is built by hand.
+
+:class:`OnLake` is the mixin of every task that writes to the lake: its ``target_lake`` parameter is part of the
+task's identity (:class:`luigi_tasks.config.LakeParameter`) and ``lake`` is the storage behind it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,18 @@ from typing import Any
 import luigi
 
 from lake.storage import Lake
+from luigi_tasks.config import LakeParameter, lake_at
+
+
+class OnLake:
+    """Mixin (before ``luigi.Task``): the lake as a significant parameter, and its storage."""
+
+    target_lake = LakeParameter()
+
+    @property
+    def lake(self) -> Lake:
+        # Not cached on the task: luigi reuses instances; lake_at keeps one per process and URL.
+        return lake_at(self.target_lake)
 
 
 class DatasetTarget(luigi.Target):

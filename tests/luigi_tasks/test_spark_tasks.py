@@ -187,7 +187,7 @@ def test_tuning_parameters_do_not_change_task_identity(file_lake):
     plain = st.HardBounces(date=D)
     tuned = st.HardBounces(date=D, shuffle_partitions=64, executor_memory="8g", total_executor_cores="4")
     assert plain.task_id == tuned.task_id
-    assert set(tuned.to_str_params(only_significant=True)) == {"date"}
+    assert set(tuned.to_str_params(only_significant=True)) == {"date", "target_lake"}
     assert st.HardBounces(date=D + dt.timedelta(days=1)).task_id != plain.task_id
 
 
