@@ -122,7 +122,16 @@ def run_demo(contacts: int, last_day: dt.date, lake_dir: Path, workers: int) -> 
 # --- the demo itself (the child) -------------------------------------------------------------------------------
 
 
-def _on_sigterm(_signum: int, _frame: Any) -> None:
+_DEMO_PID: list[int] = []
+
+
+def _on_sigterm(signum: int, _frame: Any) -> None:
+    if os.getpid() not in _DEMO_PID:
+        # A Luigi worker forked from the demo inherits this handler; Luigi stops its workers with SIGTERM,
+        # which must end that worker only, as it would without the handler.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     # The supervisor died or asked us to stop: take the whole group (sandbox, workers, Spark) down with us.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
@@ -258,6 +267,7 @@ def demo(contacts: int, last_day: dt.date, lake_dir: Path, workers: int) -> int:
     from lake.paths import LakeLayout, local_path
     from luigi_tasks.cli import configure_environment
 
+    _DEMO_PID.append(os.getpid())
     signal.signal(signal.SIGTERM, _on_sigterm)
     _quiet_luigi()
     say = lambda text: print(text, flush=True)  # noqa: E731
