@@ -159,6 +159,7 @@ class EloquaClient:
         retry: RetryPolicy | None = None,
         discovery_retry: RetryPolicy = DISCOVERY_RETRY,
         timeout: tuple[float, float] = (10.0, 300.0),
+        discovery_timeout: tuple[float, float] = (5.0, 15.0),
         bulk_base: str | None = None,
         pool_size: int = 16,
         user_agent: str = "scc-eloqua/0.1",
@@ -167,6 +168,9 @@ class EloquaClient:
         self.retry = retry or RetryPolicy()
         self.discovery_retry = discovery_retry
         self.timeout = timeout
+        # /id and the token endpoint answer in milliseconds: a login host that accepts and never answers
+        # must fail the preflight in seconds, not after a data page's read timeout.
+        self.discovery_timeout = discovery_timeout
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
@@ -217,6 +221,7 @@ class EloquaClient:
         expired_on_404: bool = False,
         before_retry: Callable[[], T | None] | None = None,
         stream: bool = False,
+        timeout: tuple[float, float] | None = None,
     ) -> T:
         """One logical request: retries, 401 renewal, error typing; returns ``parse(response)`` of a 2xx
         answer.
@@ -238,7 +243,7 @@ class EloquaClient:
             try:
                 try:
                     response = self.session.request(method, url, params=params, data=body, stream=stream,
-                                                    headers=request_headers, timeout=self.timeout)
+                                                    headers=request_headers, timeout=timeout or self.timeout)
                 except (requests.ConnectionError, requests.Timeout) as exc:
                     raise _Retryable(_connection_reason(exc)) from None
                 except (requests.exceptions.ChunkedEncodingError,
@@ -334,7 +339,8 @@ class EloquaClient:
 
     def _post_token(self, url: str, headers: dict[str, str], body: dict[str, Any]) -> Any:
         return self._send("POST", url, what="OAuth2 token refresh", body=json.dumps(body).encode(),
-                          headers=headers, authenticate=False, policy=self.discovery_retry, parse=_json)
+                          headers=headers, authenticate=False, policy=self.discovery_retry, parse=_json,
+                          timeout=self.discovery_timeout)
 
     # ------------------------------------------------------------------ discovery and URLs
 
@@ -345,12 +351,14 @@ class EloquaClient:
                 return self._discovery
             url = self.settings.login_url.rstrip("/") + "/id"
             answer = self._send("GET", url, what="base URL discovery (GET /id)",
-                                policy=self.discovery_retry, parse=_json)
+                                policy=self.discovery_retry, parse=_json,
+                                timeout=self.discovery_timeout)
             if answer == "Not authenticated." and self._auth.can_renew():
                 # /id answers a dead bearer token with 200 "Not authenticated.", never 401: renew it once.
                 self._auth.renew(self._auth.apply({}))
                 answer = self._send("GET", url, what="base URL discovery (GET /id)",
-                                    policy=self.discovery_retry, parse=_json)
+                                    policy=self.discovery_retry, parse=_json,
+                                timeout=self.discovery_timeout)
             if answer == "Not authenticated." or not isinstance(answer, dict):
                 raise AuthenticationError(
                     f"Eloqua rejected the credentials for {self.settings.account}"

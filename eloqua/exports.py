@@ -41,13 +41,13 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from contract.objects import EloquaObject
-from eloqua.client import EloquaClient
-from eloqua.errors import EloquaError, Expired, ExportIncomplete, SyncFailed
+from eloqua.client import MAX_DATA_LIMIT, EloquaClient
+from eloqua.errors import ConfigurationError, EloquaError, Expired, ExportIncomplete, SyncFailed
 from eloqua.export import TRANSFERS, Transfer, arrow_schema, export_to_parquet, scan_parts, start_export, write_part
 from eloqua.progress import progress_for
 from eloqua.windows import Planner, halves, midnight
 from lake.paths import staging_url
-from lake.storage import Lake
+from lake.storage import Lake, within_deadline
 
 log = logging.getLogger("luigi-interface")
 
@@ -56,6 +56,7 @@ MANIFEST_FORMAT = 1
 # Eloqua stops an activity export at 5,000,000 rows (docs/eloqua.md); a range that large is halved
 ELOQUA_ACTIVITY_EXPORT_CAP = 5_000_000
 EXPORTED_ROWS_LOG = "ELQ-00102"  # "Successfully exported members to csv file.", count = rows exported
+MAX_CONCURRENCY = 32  # pages in flight per export; more only queues at Eloqua's throttle
 _DAY_COLUMN = "__activity_day"  # the split's partition key; never written into a part file
 
 
@@ -68,10 +69,21 @@ class ExportSettings:
     sync_timeout: float = 6 * 3600.0
     data_retention: str = "P1D"
     transfer: Transfer = "json"
+    # seconds a range's split may take before it is abandoned (a store that stopped answering mid-write)
+    write_deadline: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.transfer not in TRANSFERS:
             raise ValueError(f"transfer {self.transfer!r} is neither 'json' nor 'csv'")
+        # Checked here, before any sync is started: Eloqua would refuse the first page only after the sync.
+        for name, value, low, high in (("page_size", self.page_size, 1, MAX_DATA_LIMIT),
+                                       ("concurrency", self.concurrency, 1, MAX_CONCURRENCY)):
+            if not low <= value <= high:
+                raise ConfigurationError(f"[extract] {name} = {value} is out of range: use {low}..{high}")
+        for name, seconds in (("sync_timeout", self.sync_timeout), ("write_deadline", self.write_deadline)):
+            if not seconds > 0:
+                raise ConfigurationError(f"[extract] {name} = {seconds} is out of range: use a positive number "
+                                         "of seconds")
 
 
 @dataclass(frozen=True)
@@ -393,11 +405,11 @@ class _RangeRun(_Run):
             columns[_DAY_COLUMN] = pads.field("ActivityDate").cast(pa.date32())  # timestamps are UTC
             scanner = pads.dataset(parts, schema=schema, format="parquet", filesystem=filesystem).scanner(
                 columns=columns, fragment_readahead=1)
-            pads.write_dataset(
+            within_deadline(self.settings.write_deadline, split_url, "split the range into", lambda: pads.write_dataset(
                 scanner, split, filesystem=filesystem, format="parquet",
                 partitioning=pads.partitioning(pa.schema([(_DAY_COLUMN, pa.date32())])),
                 basename_template="part-{i}.parquet", existing_data_behavior="error",
-                file_visitor=lambda f: written.append((f.path, f.metadata.num_rows)))
+                file_visitor=lambda f: written.append((f.path, f.metadata.num_rows))))
             day_rows = {d.isoformat(): 0 for d in self.days}
             outside = 0
             for path, rows in written:

@@ -23,11 +23,12 @@ import functools
 import json
 import os
 import re
+import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pyarrow.fs as pafs
 
@@ -42,6 +43,7 @@ PUBLISHED_MARKER = "_PUBLISHED"
 _MAX_COPY_OBJECT = 5 * 1024**3  # S3's limit for a single CopyObject; bigger objects need a multipart copy
 _THREADS = 8
 _AWS_ERROR = re.compile(r"AWS Error ([A-Z_]+)(?: \(HTTP status (\d+)\))?")
+T = TypeVar("T")
 _REFUSED = {"ACCESS_DENIED", "INVALID_ACCESS_KEY_ID", "SIGNATURE_DOES_NOT_MATCH", "INVALID_SIGNATURE"}
 
 
@@ -397,6 +399,8 @@ class S3Lake(Lake):
             "s3", endpoint_url=s.endpoint_url, aws_access_key_id=s.access_key, aws_secret_access_key=s.secret_key,
             aws_session_token=s.session_token,
             config=Config(region_name=s.region, s3={"addressing_style": "path" if s.path_style else "virtual"},
+                          # one part copy answers in seconds; a store that stopped answering must fail, not hang
+                          connect_timeout=5, read_timeout=120, retries={"max_attempts": 3, "mode": "standard"},
                           request_checksum_calculation="when_required",
                           response_checksum_validation="when_required"))
         s_bucket, _, s_key = source.partition("/")
@@ -421,6 +425,32 @@ class S3Lake(Lake):
         if code == "MISSING_AUTHENTICATION_TOKEN":
             return f"cannot {action} {url}: no S3 credentials; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
         return f"cannot {action} {url} on {endpoint}: {text[:300]}"
+
+
+def within_deadline(seconds: float, url: str, action: str, work: Callable[[], T]) -> T:
+    """``work()``, or a one-line :class:`LakeError` once ``seconds`` have passed without it returning.
+
+    pyarrow's dataset writer can wait forever on a store that stopped answering mid-write (its request
+    timeouts do not cover every wait), so the caller is freed: the abandoned thread is a daemon and the
+    caller's staging data is redone whole by the next run.
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"lake {action}", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise LakeError(f"cannot {action} {url}: no progress within {seconds:.0f}s, the store stopped "
+                        "answering; the write was abandoned: rerun once the store is back")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]
 
 
 def open_lake(url: str, s3: S3Settings | None = None) -> Lake:

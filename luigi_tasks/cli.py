@@ -37,6 +37,7 @@ def configure_environment(lake: str | None = None, *, full_refresh: bool | None 
     os.environ.setdefault("LUIGI_CONFIG_PATH", str(REPO_ROOT / "conf" / "luigi" / "local.cfg"))
     os.environ.setdefault("AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
     os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
+    check_config_files()  # before luigi is imported: importing it parses the file
     from lake.paths import LakeUrlError, normalize
     from luigi_tasks.config import pin_flags
 
@@ -44,6 +45,25 @@ def configure_environment(lake: str | None = None, *, full_refresh: bool | None 
         pin_flags(lake=normalize(lake) if lake else None, full_refresh=full_refresh or None)
     except LakeUrlError as exc:
         raise UsageError(str(exc)) from None
+
+
+def check_config_files() -> None:
+    """Refuse, in one line, a ``LUIGI_CONFIG_PATH`` file that is missing or malformed: luigi itself skips a
+    missing file with a warning (and with it the sync cap and the exit codes) and dies in a traceback on a bad
+    one."""
+    import configparser
+
+    for name in [p for p in os.environ.get("LUIGI_CONFIG_PATH", "").split(os.pathsep) if p]:
+        path = Path(name)
+        if not path.is_file():
+            raise UsageError(f"LUIGI_CONFIG_PATH names {name}, which does not exist: fix the path or unset it")
+        if path.suffix == ".toml":
+            continue  # luigi's TOML parser reports its own errors
+        try:
+            configparser.ConfigParser(interpolation=None).read(path, encoding="utf-8")
+        except configparser.Error as exc:
+            first = " ".join(str(exc).split())
+            raise UsageError(f"the Luigi config {name} is malformed ({first}): fix it") from None
 
 
 def run_options(args: argparse.Namespace) -> tuple[int, bool]:
@@ -65,6 +85,7 @@ def preflight() -> None:
     from lake.errors import LakeError
     from luigi_tasks.config import ConfigError, configured_lake
 
+    check_settings()
     eloqua_log = logging.getLogger("eloqua")
     level = eloqua_log.level
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
@@ -77,6 +98,35 @@ def preflight() -> None:
         raise UsageError(str(exc)) from None
     finally:
         eloqua_log.setLevel(level)
+
+
+def check_settings() -> None:
+    """Out-of-range knobs ([extract] page_size, concurrency, ...) in one line, before anything touches Eloqua."""
+    from eloqua.errors import EloquaError
+    from luigi_tasks.extract import extract
+
+    try:
+        extract().export_settings()
+    except (EloquaError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_demo_options(args: argparse.Namespace) -> None:
+    """``scc demo`` options out of range in one line, before the sandbox starts."""
+    if args.contacts < 1:
+        raise UsageError(f"--contacts {args.contacts}: the sandbox needs at least 1 contact")
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: run at least 1 Luigi worker")
+
+
+def check_days(first: dt.date, last: dt.date | None = None) -> None:
+    """No future day, nothing before ``[nightly] earliest_date``: one line before anything is started."""
+    from luigi_tasks.config import ConfigError, check_data_days
+
+    try:
+        check_data_days(first, last or first)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool, scheduler_url: str = "",
@@ -311,6 +361,10 @@ def run_operator_command(args: argparse.Namespace) -> int:
     pin_flags(approve_initial_load=args.approve_initial_load, scheduler_url=args.scheduler_url)
     workers, local_scheduler = run_options(args)
     scheduler_url = _scheduler_url(local_scheduler)
+    if args.command == "nightly":
+        check_days(args.date or _yesterday())
+    else:
+        check_days(args.start, args.end)
     preflight()
     def night(day: dt.date) -> int:
         return _run_night(day, workers=workers, local_scheduler=local_scheduler, scheduler_url=scheduler_url)
@@ -362,6 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "extract":
             configure_environment(args.lake, full_refresh=args.full_refresh)
             workers, local_scheduler = run_options(args)
+            check_days(args.date)
             preflight()
             from luigi_tasks.config import full_refresh
             from luigi_tasks.extract import ExtractAll
@@ -369,6 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             task: object = ExtractAll(date=args.date, full_refresh=full_refresh())
             return run_tasks([task], workers=workers, local_scheduler=local_scheduler)
         if args.command == "demo":
+            check_demo_options(args)
             from luigi_tasks.demo import run_demo
 
             return run_demo(contacts=args.contacts, last_day=args.date, lake_dir=Path(args.lake),
@@ -379,9 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        from luigi_tasks.config import clear_flags
-
-        clear_flags()  # flags belong to this command, not to the next one run in the same process
+        if "luigi_tasks.config" in sys.modules:  # not imported: no flag pinned (and luigi may not load)
+            sys.modules["luigi_tasks.config"].clear_flags()  # flags belong to this command, not the next
     return EXIT_USAGE
 
 

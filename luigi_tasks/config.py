@@ -13,6 +13,7 @@ parameters, so they never reach luigid.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import re
@@ -155,11 +156,27 @@ class s3(luigi.Config):
     aws_session_token = luigi.Parameter(default="", significant=False, visibility=_PRIVATE)
 
 
+def check_data_days(first: dt.date, last: dt.date, today: dt.date | None = None) -> None:
+    """Refuse, in one line, days the run must not touch: a day not over yet (UTC), or one before
+    ``[nightly] earliest_date`` (nothing in Eloqua is older; a typo like 1900-01-01 would publish hundreds of
+    empty datasets)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    earliest = nightly().earliest_date
+    if last >= today:
+        raise ConfigError(f"data day {last} is not over yet (today is {today} UTC): the latest day is "
+                          f"{today - dt.timedelta(days=1)}")
+    if first < earliest:
+        raise ConfigError(f"data day {first} is before [nightly] earliest_date = {earliest}: check the date, or "
+                          "lower earliest_date if the instance really holds older data")
+
+
 class nightly(luigi.Config):  # luigi names the config section after the class
     """``[nightly]``: run-wide switches of one nightly run (read through :func:`full_refresh`)."""
 
     full_refresh = luigi.BoolParameter(
         default=False, description="re-export every contact and rebuild what depends on them")
+    earliest_date = luigi.DateParameter(
+        default=dt.date(2014, 1, 1), description="no data day before it is run (a mistyped date is refused)")
     approve_initial_load = luigi.BoolParameter(
         default=False, description="let each pipeline's first load through its gate (no row-count guard)")
 

@@ -95,10 +95,15 @@ class extract(luigi.Config):  # luigi names the config section after the class
         description="page format of /syncs/{id}/data: json (the well-trodden path) or csv (about 3x faster to "
                     "convert, same Parquet; see bench/README.md)")
 
+    write_deadline = luigi.FloatParameter(
+        default=3600.0, description="seconds a range's split may take before it is abandoned (a store that "
+                                    "stopped answering mid-write); the rerun redoes it")
+
     def export_settings(self) -> ExportSettings:
         return ExportSettings(page_size=self.page_size, concurrency=self.concurrency,
                               sync_timeout=self.sync_timeout, data_retention=self.data_retention,
-                              transfer="csv" if self.transfer == "csv" else "json")
+                              transfer="csv" if self.transfer == "csv" else "json",
+                              write_deadline=self.write_deadline)
 
 
 def lookback_days(date: dt.date) -> int:
