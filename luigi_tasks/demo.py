@@ -205,8 +205,9 @@ def read_contacts(emails: list[str]) -> dict[str, dict[str, str]]:
 def _quiet_luigi() -> None:
     """Short output: no Luigi INFO chatter or warnings; failures still print their one line."""
     warnings.filterwarnings("ignore")
+    # A failed task's stack trace is Luigi's ERROR record; the night's own lines name what failed instead.
     for name in ("luigi", "luigi-interface", "luigi.scheduler", "py4j", "eloqua"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _night(day: dt.date, approve: bool, workers: int, say: Any) -> int:
@@ -241,9 +242,9 @@ class _TaskProgress:
             if self.bar is not None:
                 self.bar.update(1)
                 self.bar.set_postfix_str(task.get_task_family(), refresh=True)
-            else:
-                print(f"  {task.get_task_family()} {task.to_str_params(only_significant=True).get('pipeline', '')} "
-                      "done", flush=True)
+            elif not isinstance(task, luigi.WrapperTask):  # wrappers only repeat what their parts said
+                detail = task.param_kwargs.get("pipeline") or task.param_kwargs.get("activity_type") or ""
+                print(f"  done: {task.get_task_family()} {detail}".rstrip(), flush=True)
 
         def started(task: luigi.Task) -> None:
             if self.bar is not None:
@@ -280,7 +281,9 @@ def demo(contacts: int, last_day: dt.date, lake_dir: Path, workers: int) -> int:
     say(f"Eloqua sandbox: {contacts:,} contacts in {store}"
         + (" (reused)" if (store / "sandbox.sqlite").exists() else " (generated once, reused by the next demo)"))
     password = secrets.token_urlsafe(16)
-    sandbox, url = start_sandbox(contacts, last_day + dt.timedelta(days=1), store, password)
+    # The sandbox's clock starts at the end of night 1's data day, as if night 1 ran the next morning: its
+    # loads then land on night 2's data day, and night 2's increment brings them back (only the changes).
+    sandbox, url = start_sandbox(contacts, days[0] + dt.timedelta(days=1), store, password)
     try:
         say(f"sandbox on {url}; lake at {layout.url}")
         os.environ.update(ELOQUA_LOGIN_URL=url, ELOQUA_SITE=SANDBOX_SITE, ELOQUA_USER=SANDBOX_USER,
