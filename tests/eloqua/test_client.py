@@ -201,7 +201,8 @@ def test_retryable_faults_are_survived(clean_faults, fault, route):
         sandbox.set_faults({"seed": 1, "faults": [{**fault, "route": route}]})
         sync_uri = small_export(client)
         page = client.get_sync_data(sync_uri, limit=10)
-    assert page["totalResults"] == 5 and [r["Id"] for r in page["items"]] == ["1", "2", "3", "4", "5"]
+    # Eloqua documents no row order (the sandbox serves a seeded non-id order): compare the set of rows.
+    assert page["totalResults"] == 5 and sorted(r["Id"] for r in page["items"]) == ["1", "2", "3", "4", "5"]
     state = sandbox.state()
     fired = state["faults"]["faults"][0]["fired"]
     if fault["kind"] == "drop" and route == "POST /syncs":
@@ -248,7 +249,7 @@ def test_iter_sync_data_pages_through_every_row(sandbox):
         sync_uri = small_export(client)
         pages = list(client.iter_sync_data(sync_uri, limit=2))
     assert [len(p) for p in pages] == [2, 2, 1]
-    assert [row["Id"] for page in pages for row in page] == ["1", "2", "3", "4", "5"]
+    assert sorted(row["Id"] for page in pages for row in page) == ["1", "2", "3", "4", "5"]
 
 
 def test_custom_object_fields_resolve_to_statements(sandbox):
