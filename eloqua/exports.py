@@ -11,7 +11,9 @@ two halves to export instead (Eloqua stops an activity export at 5,000,000 rows)
 Resume: before starting a sync the run writes its state (staging URL and plan) to ``state_url``, then adds
 the definition and sync uris. A rerun after a kill continues that sync while Eloqua retains its data: pages
 already written as part files are not fetched again. If the sync expired (404/410) the staging folder is
-emptied and a new sync started. On success the staging folder is published with ``_SUCCESS`` and the state
+emptied and a new sync started. Within one run, a sync that ends in ``error`` or whose data expires early is
+dropped (its data released in Eloqua) and replaced by a new sync, at most ``max_sync_restarts`` times; then
+the task fails with one line. On success the staging folder is published with ``_SUCCESS`` and the state
 file deleted. A range stages its pages in ``<staging>/pages``, splits them by day into ``<staging>/split/<day>``
 (phase ``splitting``: redone whole after a kill, from the pages) and then publishes the days one by one (phase
 ``publishing``: days already complete are skipped). A halved range records ``phase: halved`` and its halves.
@@ -57,6 +59,8 @@ MANIFEST_FORMAT = 1
 ELOQUA_ACTIVITY_EXPORT_CAP = 5_000_000
 EXPORTED_ROWS_LOG = "ELQ-00102"  # "Successfully exported members to csv file.", count = rows exported
 MAX_CONCURRENCY = 32  # pages in flight per export; more only queues at Eloqua's throttle
+# Each restart is a whole new sync in Eloqua: a few cover a transient failure, more only burns the sync cap.
+MAX_SYNC_RESTARTS = 5
 _DAY_COLUMN = "__activity_day"  # the split's partition key; never written into a part file
 
 
@@ -71,6 +75,8 @@ class ExportSettings:
     transfer: Transfer = "json"
     # seconds a range's split may take before it is abandoned (a store that stopped answering mid-write)
     write_deadline: float = 3600.0
+    # new syncs one run may start after a sync ended in error or its data expired early (404/410)
+    max_sync_restarts: int = 1
 
     def __post_init__(self) -> None:
         if self.transfer not in TRANSFERS:
@@ -80,6 +86,9 @@ class ExportSettings:
                                        ("concurrency", self.concurrency, 1, MAX_CONCURRENCY)):
             if not low <= value <= high:
                 raise ConfigurationError(f"[extract] {name} = {value} is out of range: use {low}..{high}")
+        if not 0 <= self.max_sync_restarts <= MAX_SYNC_RESTARTS:
+            raise ConfigurationError(f"[extract] max_sync_restarts = {self.max_sync_restarts} is out of range: "
+                                     f"use 0..{MAX_SYNC_RESTARTS}")
         for name, seconds in (("sync_timeout", self.sync_timeout), ("write_deadline", self.write_deadline)):
             if not seconds > 0:
                 raise ConfigurationError(f"[extract] {name} = {seconds} is out of range: use a positive number "
@@ -229,6 +238,7 @@ class _Run:
         resumed = state is not None
         if state is not None:
             log.info("%s: resuming sync %s into %s", self.task_id, state["sync_uri"], state["staging_url"])
+        restarts = 0
         while True:
             if state is None:
                 state = self._start()
@@ -237,16 +247,36 @@ class _Run:
             except ExportTooLarge as exc:
                 raise _Oversized(state, exc) from None
             except (Expired, ExportIncomplete) as exc:
-                if not resumed:
+                if resumed:
+                    # a sync recorded by an earlier run: its data may simply have outlived its retention
+                    log.warning("%s: cannot resume sync %s (%s); starting a new sync",
+                                self.task_id, state["sync_uri"], exc)
+                    self._discard(state, reason="its data expired or no longer fits", release=True)
+                    state, resumed = None, False
+                    continue
+                if isinstance(exc, ExportIncomplete):
                     raise
-                log.warning("%s: cannot resume sync %s (%s); starting a new sync",
-                            self.task_id, state["sync_uri"], exc)
-                self._discard(state, reason="its data expired or no longer fits")
-                state, resumed = None, False
-            except SyncFailed:
-                # a rerun must start a new sync, not wait on this one again
-                self._discard(state, reason="sync failed")
-                raise
+                restarts = self._restart_or_fail(state, exc, restarts, "its data expired early")
+                state = None
+            except SyncFailed as exc:
+                restarts = self._restart_or_fail(state, exc, restarts, "it ended in error")
+                state = None
+
+    def _restart_or_fail(self, state: dict[str, Any], exc: EloquaError, restarts: int, what: str) -> int:
+        """Discard a sync of this run that failed or expired early; return the new restart count, or raise
+        (one line) once ``max_sync_restarts`` new syncs were already started for it."""
+        # Either way the sync is dropped (its data released in Eloqua): a rerun must start a new sync, not
+        # wait on this one again, and Eloqua's staging area is shared by the whole instance.
+        self._discard(state, reason=what, release=True)
+        limit = self.settings.max_sync_restarts
+        if restarts >= limit:
+            raise SyncFailed(
+                f"{self.task_id}: sync {state['sync_uri']} failed ({what}: {exc}) after {restarts} new "
+                f"sync(s) in this run ([extract] max_sync_restarts = {limit}); rerun later",
+                sync_uri=str(state["sync_uri"]), status=getattr(exc, "status", "error")) from None
+        log.warning("%s: sync %s failed (%s: %s); starting new sync %d of at most %d in this run",
+                    self.task_id, state["sync_uri"], what, exc, restarts + 1, limit)
+        return restarts + 1
 
     def _new_staging_url(self) -> str:
         return self.lake.new_staging_url(self.dataset_url)

@@ -450,7 +450,7 @@ def within_deadline(seconds: float, url: str, action: str, work: Callable[[], T]
                         "answering; the write was abandoned: rerun once the store is back")
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["value"]  # type: ignore[no-any-return]
+    return outcome["value"]
 
 
 def open_lake(url: str, s3: S3Settings | None = None) -> Lake:

@@ -98,12 +98,16 @@ class extract(luigi.Config):  # luigi names the config section after the class
     write_deadline = luigi.FloatParameter(
         default=3600.0, description="seconds a range's split may take before it is abandoned (a store that "
                                     "stopped answering mid-write); the rerun redoes it")
+    max_sync_restarts = luigi.IntParameter(
+        default=1, description="new syncs one export may start in a run after its sync ended in error or its "
+                               "data expired early (0..5); beyond it the task fails")
 
     def export_settings(self) -> ExportSettings:
         return ExportSettings(page_size=self.page_size, concurrency=self.concurrency,
                               sync_timeout=self.sync_timeout, data_retention=self.data_retention,
                               transfer="csv" if self.transfer == "csv" else "json",
-                              write_deadline=self.write_deadline)
+                              write_deadline=self.write_deadline,
+                              max_sync_restarts=self.max_sync_restarts)
 
 
 def lookback_days(date: dt.date) -> int:
