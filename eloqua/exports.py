@@ -8,14 +8,15 @@
 publishes one dataset per day, or, when the sync holds ``max_rows`` rows or more, drops it and returns the
 two halves to export instead (Eloqua stops an activity export at 5,000,000 rows).
 
-Resume: before starting a sync the run writes its state (staging URL and plan) to ``state_url``, then adds
-the definition and sync uris. A rerun after a kill continues that sync while Eloqua retains its data: pages
-already written as part files are not fetched again. If the sync expired (404/410) the staging folder is
-emptied and a new sync started. Within one run, a sync that ends in ``error`` or whose data expires early is
-dropped (its data released in Eloqua) and replaced by a new sync, at most ``max_sync_restarts`` times; then
-the task fails with one line. On success the staging folder is published with ``_SUCCESS`` and the state
-file deleted. A range stages its pages in ``<staging>/pages``, splits them by day into ``<staging>/split/<day>``
-(phase ``splitting``: redone whole after a kill, from the pages) and then publishes the days one by one (phase
+Resume: before starting a sync the run writes its state (staging URL and plan) to ``state_url``, then adds the
+definition and sync uris. A rerun after a kill continues that sync while Eloqua retains its data: pages already
+written as part files are not fetched again. If the sync expired (404/410) the staging folder is emptied and a new
+sync started. Within one run, a sync that ends in ``error`` or whose data expires early is dropped (its data
+released in Eloqua) and replaced by a new sync, at most ``max_sync_restarts`` times; then the task fails with one
+line. On success the staging folder is published with ``_SUCCESS`` and the state file deleted; then staging folders
+and state files of killed runs older than ``cleanup_age`` are removed (``lake/cleanup.py``) and their syncs' data
+released. A range stages its pages in ``<staging>/pages``, splits them by day into ``<staging>/split/<day>`` (phase
+``splitting``: redone whole after a kill, from the pages) and then publishes the days one by one (phase
 ``publishing``: days already complete are skipped). A halved range records ``phase: halved`` and its halves.
 
 Manifest ``_export.json``, written into the dataset before it is published (the one manifest writer)::
@@ -48,6 +49,7 @@ from eloqua.errors import ConfigurationError, EloquaError, Expired, ExportIncomp
 from eloqua.export import TRANSFERS, Transfer, arrow_schema, export_to_parquet, scan_parts, start_export, write_part
 from eloqua.progress import progress_for
 from eloqua.windows import Planner, halves, midnight
+from lake.cleanup import DEFAULT_AGE, is_abandoned, stale_files, sweep
 from lake.paths import staging_url
 from lake.storage import Lake, within_deadline
 
@@ -77,6 +79,8 @@ class ExportSettings:
     write_deadline: float = 3600.0
     # new syncs one run may start after a sync ended in error or its data expired early (404/410)
     max_sync_restarts: int = 1
+    # seconds after which what a killed run left (staging folders, superseded state) counts as abandoned
+    cleanup_age: float = DEFAULT_AGE
 
     def __post_init__(self) -> None:
         if self.transfer not in TRANSFERS:
@@ -89,7 +93,8 @@ class ExportSettings:
         if not 0 <= self.max_sync_restarts <= MAX_SYNC_RESTARTS:
             raise ConfigurationError(f"[extract] max_sync_restarts = {self.max_sync_restarts} is out of range: "
                                      f"use 0..{MAX_SYNC_RESTARTS}")
-        for name, seconds in (("sync_timeout", self.sync_timeout), ("write_deadline", self.write_deadline)):
+        for name, seconds in (("sync_timeout", self.sync_timeout), ("write_deadline", self.write_deadline),
+                              ("cleanup_age", self.cleanup_age)):
             if not seconds > 0:
                 raise ConfigurationError(f"[extract] {name} = {seconds} is out of range: use a positive number "
                                          "of seconds")
@@ -224,6 +229,7 @@ class _Run:
         self.lake.publish(state["staging_url"], self.dataset_url)
         self.lake.delete(self.state_url)
         self._release_eloqua_data(state["sync_uri"])
+        self._clean_up()
         return manifest
 
     def _fetch(self, state: dict[str, Any] | None) -> tuple[dict[str, Any], int]:
@@ -349,6 +355,36 @@ class _Run:
         self.lake.delete(self.state_url)
         return done
 
+    def _clean_up(self) -> None:
+        """After a publication: remove what killed runs left beside the dataset and in this task family's
+        state folder, once older than ``cleanup_age`` (a live run's files are always younger)."""
+        age = self.settings.cleanup_age
+        try:
+            sweep(self.lake, self.dataset_url.rstrip("/").rpartition("/")[0], age)
+            stale = stale_files(self.lake, self.state_url.rpartition("/")[0], age)
+        except Exception as exc:  # the dataset is published: a leftover is worth a log line, not a failure
+            log.info("%s: no cleanup this time (%s)", self.task_id, exc)
+            return
+        for url in stale:
+            if url == self.state_url:
+                continue
+            try:
+                state = self.lake.read_json(url, default=None)
+                if not isinstance(state, dict) or state.get("phase") == "halved":
+                    continue  # a halved range's record guards against a second oversized sync: kept
+                staging = state.get("staging_url")
+                if staging and self.lake.exists(staging):
+                    if not is_abandoned(self.lake, staging, age):
+                        continue  # its run is still writing pages
+                    self.lake.delete(staging, recursive=True)
+                if state.get("sync_uri"):
+                    self._release_eloqua_data(state["sync_uri"])
+                self.lake.delete(url)
+                log.info("%s: removed the superseded state %s (sync %s)", self.task_id, url,
+                         state.get("sync_uri") or "not started")
+            except Exception as exc:  # cleanup never fails the publication before it
+                log.info("%s: could not remove the superseded state %s (%s)", self.task_id, url, exc)
+
     def _release_eloqua_data(self, sync_uri: str) -> None:
         # Eloqua's staging area is shared by every export of the instance: free it once the lake has the data.
         try:
@@ -392,6 +428,7 @@ class _RangeRun(_Run):
         self.lake.delete(state["staging_url"], recursive=True)
         self.lake.delete(self.state_url)
         self._release_eloqua_data(state["sync_uri"])
+        self._clean_up()
         return []
 
     def _new_staging_url(self) -> str:

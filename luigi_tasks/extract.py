@@ -66,6 +66,7 @@ from eloqua.windows import (
     custom_object_plan,
     missing_days,
 )
+from lake.cleanup import DEFAULT_AGE
 from lake.errors import LakeError
 from lake.paths import day
 from lake.storage import Lake
@@ -101,13 +102,16 @@ class extract(luigi.Config):  # luigi names the config section after the class
     max_sync_restarts = luigi.IntParameter(
         default=1, description="new syncs one export may start in a run after its sync ended in error or its "
                                "data expired early (0..5); beyond it the task fails")
+    cleanup_age = luigi.FloatParameter(
+        default=DEFAULT_AGE, description="seconds after which a killed run's staging folders and state files "
+                                         "are removed by the next publication into the same place")
 
     def export_settings(self) -> ExportSettings:
         return ExportSettings(page_size=self.page_size, concurrency=self.concurrency,
                               sync_timeout=self.sync_timeout, data_retention=self.data_retention,
                               transfer="csv" if self.transfer == "csv" else "json",
                               write_deadline=self.write_deadline,
-                              max_sync_restarts=self.max_sync_restarts)
+                              max_sync_restarts=self.max_sync_restarts, cleanup_age=self.cleanup_age)
 
 
 def lookback_days(date: dt.date) -> int:
