@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyspark import SparkConf, SparkContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
@@ -33,7 +34,7 @@ from contract.calendar import lookback_days
 from contract.settings import PipelineSettings, SettingsError
 from contract.settings import load_settings as _load_settings
 from lake.paths import SUCCESS_FLAG, LakeLayout, LakeUrlError, for_spark, run_date_of
-from lake.spark import SESSION_CONF
+from lake.spark import LOCAL_BIND_CONF, SESSION_CONF
 from spark.lead_scoring import SCORED_ACTIVITY_TYPES, scored_contacts
 from spark.schemas import COUNTRIES_REFERENCE, RAW_ACTIVITIES, RAW_CONTACTS, STATES_REFERENCE
 from spark.staging import SchemaMismatchError, stage_activities, stage_contacts
@@ -149,12 +150,20 @@ def build_session(app_name: str) -> tuple[SparkSession, bool]:
     """The active SparkSession if there is one (tests, notebooks), else a new one; ``(session, created)``.
 
     Whatever the caller's configuration, the session gets :data:`lake.spark.SESSION_CONF` (UTC session time
-    zone, INT64 microsecond Parquet timestamps), the one place those are set.
+    zone, INT64 microsecond Parquet timestamps), the one place those are set; a new local session binds to
+    loopback with no UI (:data:`lake.spark.LOCAL_BIND_CONF`) unless the submitter set those keys.
     """
     session = SparkSession.getActiveSession()
     created = session is None
     if session is None:
-        session = SparkSession.builder.appName(app_name).getOrCreate()
+        builder = SparkSession.builder.appName(app_name)
+        SparkContext._ensure_initialized()  # the JVM of spark-submit, whose conf a cluster run brings
+        given = SparkConf()
+        if given.get("spark.master", "local[*]").startswith("local"):
+            for key, value in LOCAL_BIND_CONF.items():  # loopback, no UI: unless the submitter said otherwise
+                if not given.contains(key):
+                    builder = builder.config(key, value)
+        session = builder.getOrCreate()
     for key, value in SESSION_CONF.items():
         session.conf.set(key, value)
     return session, created

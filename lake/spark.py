@@ -27,6 +27,14 @@ SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
+# A local Spark (a hand run of jobs/<name>.py, a laptop) listens on the machine only, with no web UI: its driver
+# RPC, block manager and UI would otherwise bind to every interface. Applied only to what is not set already, so
+# a cluster's spark-submit --conf or properties file wins.
+LOCAL_BIND_CONF = {
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.ui.enabled": "false",
+}
 
 
 class JarsMissing(LakeError):
