@@ -313,7 +313,7 @@ def demo(contacts: int, last_day: dt.date, lake_dir: Path, workers: int) -> int:
     for email in sorted(before):
         b, a = before[email], after.get(email, {})
         cells = [f"{b.get(k) or '-'} -> {a.get(k) or '-'}" for k in ("Country", "JobLevel", "LeadRating")]
-        say(f"  {email:<34} {cells[0]:<24} {cells[1]:<28} {cells[2]}")
+        say(f"  {email.strip():<34} {cells[0]:<24} {cells[1]:<28} {cells[2]}")
     say("\nPayload rows (import_ready) per night:")
     totals = []
     for day in days:
