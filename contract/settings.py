@@ -47,11 +47,16 @@ class PipelineSettings:
     lead_scoring: LeadScoringSettings = field(default_factory=LeadScoringSettings)
 
 
-def load_settings(path: Path | None = None) -> PipelineSettings:
-    """Settings from a TOML file; ``None`` reads ``conf/pipelines.toml`` when present, else the defaults."""
+def read_section(path: Path | None, name: str, known: set[str]) -> tuple[dict[str, object], Path | None]:
+    """The ``[name]`` table of a settings file and the file it came from.
+
+    ``None`` reads ``conf/pipelines.toml`` when present; with no file the table is empty, so every reader falls
+    back to its own defaults. A missing named file, malformed TOML or an unknown key is a :class:`SettingsError`:
+    a typo must never fall back to a default silently.
+    """
     if path is None:
         if not DEFAULT_SETTINGS_FILE.is_file():
-            return PipelineSettings()
+            return {}, None
         path = DEFAULT_SETTINGS_FILE
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -59,14 +64,18 @@ def load_settings(path: Path | None = None) -> PipelineSettings:
         raise SettingsError(f"settings file {path} not found: pass --settings with an existing TOML file") from None
     except tomllib.TOMLDecodeError as err:
         raise SettingsError(f"settings file {path} is not valid TOML ({err}): fix the file") from None
-    section = data.get("lead_scoring", {})
-    known = {"target_countries", "target_industries", "lookback_days"}
+    section = data.get(name, {})
     unknown = sorted(set(section) - known)
     if unknown:
         raise SettingsError(
-            f"settings file {path}: unknown [lead_scoring] key(s) {', '.join(unknown)}; "
-            f"expected {', '.join(sorted(known))}"
+            f"settings file {path}: unknown [{name}] key(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}"
         )
+    return section, path
+
+
+def load_settings(path: Path | None = None) -> PipelineSettings:
+    """Settings from a TOML file; ``None`` reads ``conf/pipelines.toml`` when present, else the defaults."""
+    section, path = read_section(path, "lead_scoring", {"target_countries", "target_industries", "lookback_days"})
     try:
         lead = LeadScoringSettings(
             **{k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}  # type: ignore[arg-type]

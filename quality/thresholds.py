@@ -11,14 +11,15 @@ never falls back to a default silently.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-DEFAULT_SETTINGS_FILE = Path(__file__).resolve().parents[1] / "conf" / "pipelines.toml"
+from contract.settings import DEFAULT_SETTINGS_FILE, SettingsError, read_section
+
+__all__ = ["DEFAULT_SETTINGS_FILE", "GateThresholds", "ThresholdsError", "load_thresholds"]
 
 
-class ThresholdsError(ValueError):
+class ThresholdsError(SettingsError):
     """A ``[gate]`` table that cannot be used: one line naming the file and what to fix."""
 
 
@@ -38,24 +39,11 @@ class GateThresholds:
 
 def load_thresholds(path: Path | None = None) -> GateThresholds:
     """``[gate]`` of ``path`` (default: the repository's ``conf/pipelines.toml``; defaults when it is absent)."""
-    if path is None:
-        if not DEFAULT_SETTINGS_FILE.is_file():
-            return GateThresholds()
-        path = DEFAULT_SETTINGS_FILE
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ThresholdsError(f"settings file {path} not found: pass --settings with an existing file") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ThresholdsError(f"settings file {path} is not valid TOML ({err}): fix the file") from None
-    section = data.get("gate", {})
-    known = {f.name for f in fields(GateThresholds)}
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise ThresholdsError(
-            f"settings file {path}: unknown [gate] key(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}"
-        )
+        section, path = read_section(path, "gate", {f.name for f in fields(GateThresholds)})
+    except SettingsError as err:
+        raise ThresholdsError(str(err)) from None
     try:
-        return GateThresholds(**section)
+        return GateThresholds(**section)  # type: ignore[arg-type]
     except ThresholdsError as err:
         raise ThresholdsError(f"settings file {path}: {err}") from None
