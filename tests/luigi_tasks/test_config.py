@@ -62,6 +62,8 @@ PRECEDENCE = [
     ("workers", "5", "4", "3"),
     ("local_scheduler", "true", "false", "true"),
     ("full_refresh", "true", "false", "true"),
+    ("approve_initial_load", "true", "false", "true"),
+    ("scheduler_url", "http://flag:8082", "http://env:8082", "http://config:8082"),
 ]
 
 
