@@ -26,15 +26,8 @@ from luigi.contrib.external_program import ExternalProgramRunError
 from contract.objects import PIPELINES
 from jobs.gate import JOB, PASSED_FLAG
 from jobs.night import gate_job
-from luigi_tasks.spark_tasks import (
-    DATA_DOCS_RESOURCE,
-    CampaignResponses,
-    ContactWashing,
-    HardBounces,
-    LeadScoring,
-    SparkJobTask,
-    approve_first_load,
-)
+from luigi_tasks.spark_submit import DATA_DOCS_RESOURCE, approve_first_load
+from luigi_tasks.spark_tasks import CampaignResponses, ContactWashing, HardBounces, LeadScoring, SparkJobTask
 from luigi_tasks.targets import FileTarget
 
 __all__ = ["DATA_DOCS_RESOURCE", "GateFailedError", "GatePayload", "failure_line"]
@@ -71,7 +64,7 @@ class GatePayload(SparkJobTask):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.approve_initial_load:
-            # Reaches the gate whichever task's night runs it (the snapshot's, usually): see spark_tasks.
+            # Reaches the gate whichever task's night runs it (the snapshot's, usually): see spark_submit.
             approve_first_load(self.pipeline, self.date)
 
     @property

@@ -14,6 +14,7 @@ from luigi.contrib.external_program import ExternalProgramRunError
 from contract.objects import CONTACTS, PAYLOADS
 from lake.paths import local_path
 from lake.storage import Lake, open_lake
+from luigi_tasks import spark_submit
 from luigi_tasks import spark_tasks as st
 from luigi_tasks.gate import GateFailedError, GatePayload, failure_line
 from tests.jobs.rawlake import utc, write_dataset
@@ -23,10 +24,10 @@ D = dt.date(2026, 11, 27)
 
 @pytest.fixture(autouse=True)
 def no_approvals() -> Iterator[None]:
-    """Approvals last for the process (see luigi_tasks.spark_tasks): each test starts without any."""
-    st._APPROVED_FIRST_LOADS.clear()
+    """Approvals last for the process (see luigi_tasks.spark_submit): each test starts without any."""
+    spark_submit._APPROVED_FIRST_LOADS.clear()
     yield
-    st._APPROVED_FIRST_LOADS.clear()
+    spark_submit._APPROVED_FIRST_LOADS.clear()
 
 
 @pytest.fixture()

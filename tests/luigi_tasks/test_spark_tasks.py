@@ -219,7 +219,7 @@ def test_a_failed_submit_names_the_job_and_masks_credentials(s3_env, luigi_cfg):
     luigi_cfg("spark", "spark_submit", "false")  # /bin/false: a real program that fails
     task = st.ContactWashing(date=D)
     with pytest.raises(ExternalProgramRunError) as failure:
-        task._submit()  # run() would first look for the output on the unreachable S3 endpoint
+        task._submit()  # run() without the lineage bookkeeping, which needs a reachable lake
     text = str(failure.value)
     assert "jobs/contact_washing.py" in text and "2026-11-27" in text
     assert SECRET_KEY not in text and ACCESS_KEY not in text
@@ -235,7 +235,8 @@ def test_pipelines_run_after_the_snapshot_of_the_same_day(file_lake):
     for cls in (st.ContactWashing, st.HardBounces, st.LeadScoring, st.CampaignResponses):
         assert cls(date=D).requires()["snapshot"] == snapshot
     # the snapshot's submission runs the whole night, so it waits for the whole night's extract
-    lookbacks = [ExtractActivityLookback(date=D, activity_type=t) for t in ("Bounceback", *SCORED)]
+    lookbacks = [ExtractActivityLookback(date=D, activity_type=t)
+                 for t in ("Bounceback", "EmailOpen", "EmailClickthrough", "FormSubmit", "WebVisit")]
     objects = [ExtractCustomObject(object_name=n, date=D) for n in ("campaign_responses", "sfdc_campaigns")]
     raw = snapshot.requires()["raw"]
     assert raw[0] == ExtractContacts(date=D, full_refresh=False)
@@ -254,7 +255,7 @@ def test_raw_inputs_are_the_extract_tasks_of_the_days_each_job_reads(file_lake):
     assert set(scoring) <= set(responses)  # it recomputes the run's lead ratings
 
 
-def test_outputs_are_flag_targets_at_the_layout_paths(file_lake):
+def test_outputs_are_dataset_targets_at_the_layout_paths(file_lake):
     expected = {
         st.ContactsSnapshot: file_lake.layout.staged_contacts(D),
         st.ContactWashing: file_lake.layout.import_ready("contact_washing", D),
@@ -263,14 +264,14 @@ def test_outputs_are_flag_targets_at_the_layout_paths(file_lake):
         st.CampaignResponses: file_lake.layout.import_ready("campaign_responses", D),
     }
     for cls, url in expected.items():
-        task = cls(date=D)
-        assert task.output().url == url
+        target = cls(date=D).output()
+        assert target.url == url
         folder = Path(url[len("file://"):])
         folder.mkdir(parents=True)
         (folder / "part-0.parquet").write_bytes(b"")
-        assert not task.complete()  # data without _SUCCESS is a dataset still being written
+        assert not target.exists()  # data without _SUCCESS is a dataset still being written
         (folder / "_SUCCESS").write_bytes(b"")
-        assert task.complete()
+        assert target.exists()
 
 
 # --- whole jobs on a real cluster over s3a
@@ -366,3 +367,67 @@ def test_snapshot_and_washing_run_on_the_cluster_over_s3a(spark_cluster, seaweed
         ("dora@example.de", "DE", "Bavaria", "VP"),
         ("fay@example.ca", "Narnia", "Ontario", "Individual Contributor"),
     ]
+
+
+# --- a full refresh on a local lake
+
+
+def _publish_raw_contacts(lake: Lake, table: pa.Table, sync_uri: str) -> None:
+    """What ExtractContacts publishes for D: the rows, a full-export manifest naming its sync, ``_SUCCESS``."""
+    url = lake.layout.raw_contacts(D)
+    with lake.atomic_dataset(url) as staging:
+        _write_dataset(lake, staging, table)
+        lake.write_json(f"{staging}/_export.json", {
+            "format": 1, "object": "contacts", "mode": "full", "window_column": "UpdatedAt", "since": None,
+            "until": "2026-11-28 00:00:00", "base_snapshot": None, "rows": table.num_rows,
+            "sync_uri": sync_uri, "exported_at": f"2026-11-28T0{sync_uri[-1]}:00:00Z"})
+
+
+def _built_from(lake: Lake, url: str) -> dict:
+    return lake.read_json(f"{url}/_inputs.json")
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_a_full_refresh_rebuilds_the_snapshot_and_payload_and_a_plain_rerun_does_nothing(file_lake, luigi_cfg):
+    from lake.lineage import identity
+    from luigi_tasks import config
+
+    luigi_cfg("spark", "master", "local[1]")
+    luigi_cfg("spark", "conf", "spark.sql.shuffle.partitions=2|spark.ui.enabled=false")
+    raw, staged = file_lake.layout.raw_contacts(D), file_lake.layout.staged_contacts(D)
+    payload = file_lake.layout.import_ready("contact_washing", D)
+    _publish_raw_contacts(file_lake, _raw_contacts_table(), "/syncs/1")
+    _publish_rest_of_the_night(file_lake)
+    assert luigi.build([st.ContactWashing(date=D)], local_scheduler=True)
+    assert _built_from(file_lake, staged)["inputs"] == {raw: "export /syncs/1 at 2026-11-28T01:00:00Z"}
+
+    # The re-export of --full-refresh: the same day, every contact again, 102's country now spelled out.
+    refreshed = _raw_contacts_table().to_pylist()
+    for row in refreshed:
+        if row["ContactId"] == "102":
+            row["Country"] = "United States"
+    _publish_raw_contacts(file_lake, pa.Table.from_pylist(refreshed, schema=arrow_schema(CONTACTS)), "/syncs/2")
+    assert not st.ContactWashing(date=D).complete()  # at scheduling time already: built from the old export
+    config.pin_flags(full_refresh=True)
+    try:
+        assert luigi.build([st.ContactWashing(date=D)], local_scheduler=True)
+    finally:
+        config.clear_flags()
+
+    # raw, staged and payload agree: each was built from the other as it is now
+    assert _built_from(file_lake, staged)["inputs"] == {raw: identity(file_lake, raw)}
+    assert _built_from(file_lake, payload)["inputs"] == {staged: identity(file_lake, staged)}
+    assert ("102", "United States") in _read_rows(file_lake, staged, ["ContactId", "Country"])
+    assert _read_rows(file_lake, payload, ["EmailAddress", "Country", "StateProv", "JobLevel"]) == [
+        ("Ann@Example.com", "US", "CA", "C-Level"),
+        ("bob@example.org", "US", "CA", "Unknown"),
+        ("dora@example.de", "DE", "Bavaria", "VP"),
+        ("fay@example.ca", "Narnia", "Ontario", "Individual Contributor"),
+    ]
+
+    # a plain rerun finds everything up to date and rebuilds nothing
+    records = (_built_from(file_lake, staged), _built_from(file_lake, payload))
+    assert st.ContactWashing(date=D).complete()
+    assert luigi.build([st.ContactWashing(date=D)], local_scheduler=True)
+    assert (_built_from(file_lake, staged), _built_from(file_lake, payload)) == records
