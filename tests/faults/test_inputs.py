@@ -72,7 +72,10 @@ def test_a_malformed_config_file_is_one_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("option", "value"), [("page_size", "0"), ("page_size", "50001"), ("concurrency", "0")])
 def test_an_out_of_range_knob_is_one_line_before_a_sync_starts(option: str, value: str, tmp_path: Path) -> None:
     cfg = tmp_path / "luigi.cfg"
-    cfg.write_text((REPO / "conf" / "luigi" / "local.cfg").read_text() + f"\n[extract]\n{option} = {value}\n")
+    # Into the shipped config's own [extract] section: a second section of that name would be a malformed file.
+    shipped = (REPO / "conf" / "luigi" / "local.cfg").read_text()
+    assert "\n[extract]\n" in shipped
+    cfg.write_text(shipped.replace("\n[extract]\n", f"\n[extract]\n{option} = {value}\n", 1))
     line = _refused(["extract", "--date", "2026-11-26"], _env(LUIGI_CONFIG_PATH=str(cfg)), tmp_path / "lake")
     assert f"[extract] {option} = {value} is out of range" in line
 
