@@ -356,3 +356,53 @@ def test_sync_data_of_a_sync_action_sync_is_refused(sandbox_factory) -> None:
                                 {"fields": {"I": C_ID}, "identifierFieldName": "I", "syncActions": [_ADD_LIST]},
                                 [{"I": "1"}])
     assert get(sb, f"{sync_uri}/data").status_code == 400
+
+
+# --- a client that builds its export from the field list (as tap-eloqua and pyeloqua do) --------------------
+
+def _listed(sb: SandboxHandle, path: str, **params: object) -> list[dict]:
+    """Every item of a paged field list, as a client reads it (offset/limit until hasMore is false)."""
+    items: list[dict] = []
+    while True:
+        page = get(sb, path, offset=len(items), limit=1000, **params).json()
+        items += page.get("items", [])
+        if not page["hasMore"]:
+            return items
+
+
+def test_a_contact_export_of_every_listed_field_returns_every_contact_with_the_stored_values(
+        sandbox: SandboxHandle) -> None:
+    # Tutorials > FieldsMetadata, then Tutorials > Export: at most 250 fields a definition
+    fields = _listed(sandbox, "/contacts/fields")
+    assert len(fields) > 23  # Eloqua's standard contact fields, not only the project's
+    truth = {r[C_ID]: r for r in sandbox.dump("contacts")}
+    for start in range(0, len(fields), 249):
+        chunk = {f"F{i}": f["statement"] for i, f in enumerate(fields[start:start + 249], start)}
+        rows = export_rows(sandbox, "contacts", {"Id": C_ID, **chunk}, areSystemTimestampsInUTC=True)
+        assert sorted(r["Id"] for r in rows) == sorted(truth)
+        dates = {f["statement"] for f in fields if f["dataType"] == "date"}
+        for row in rows:
+            stored = truth[row["Id"]]
+            for key, statement in chunk.items():
+                if statement not in stored or statement in dates:
+                    continue  # a field the dump does not keep, or a date (clocks are checked above)
+                assert row[key] == (stored[statement] or ""), (statement, row["Id"])
+
+
+@pytest.mark.parametrize("activity_type", ["EmailSend", "EmailOpen", "EmailClickthrough", "FormSubmit", "WebVisit",
+                                           "Bounceback"])
+def test_an_activity_export_of_every_listed_field_of_a_type_returns_every_activity(
+        sandbox: SandboxHandle, activity_type: str) -> None:
+    # Reference > activity-fields: the fields of one type (activityType), exported with the type pinned
+    fields = _listed(sandbox, "/activities/fields", activityType=activity_type)
+    assert {"ActivityId", "ActivityType", "ActivityDate", "ContactId"} <= {f["name"] for f in fields}
+    day = "2026-11-26"
+    truth = sandbox.dump(f"activities?type={activity_type}&day={day}")
+    statements = {f["name"]: f["statement"] for f in fields}
+    rows = export_rows(
+        sandbox, "activities", statements,
+        f"'{{{{Activity.Type}}}}' = '{activity_type}' AND '{{{{Activity.CreatedAt}}}}' >= '{day} 00:00:00'"
+        f" AND '{{{{Activity.CreatedAt}}}}' < '2026-11-27 00:00:00'",
+        areSystemTimestampsInUTC=True)
+    assert sorted(r["ActivityId"] for r in rows) == sorted(str(t["{{Activity.Id}}"]) for t in truth)
+    assert truth and all(r["ActivityType"] == activity_type for r in rows)
