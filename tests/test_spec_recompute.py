@@ -58,10 +58,13 @@ UNKNOWN_CAMPAIGN = "701SPECUNKNOWN"
 def _nightly(day: dt.date, lake: LakeLayout, env: dict[str, str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "luigi_tasks.cli", "nightly", "--date", day.isoformat(), "--lake", lake.url,
-         "--local-scheduler"],
+         "--local-scheduler", "--approve-initial-load"],
         env=env, capture_output=True, text=True, timeout=1200,
     )
-    assert result.returncode == 0, f"nightly {day} failed:\n{result.stderr[-3000:]}"
+    # The night goes on to gates and loads, which this module does not judge: a gate may refuse the second night's
+    # small, deliberately dirty payloads (exit 30, task_failed). Every dataset compared below must exist, so a
+    # Spark job that failed still fails the comparisons.
+    assert result.returncode in (0, 30), f"nightly {day} failed:\n{result.stderr[-3000:]}"
 
 
 def _import(client: EloquaClient, entity: str, fields: Mapping[str, str], identifier: str,
