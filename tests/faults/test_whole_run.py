@@ -29,7 +29,7 @@ import requests
 
 from contract.objects import PIPELINES
 from lake.paths import LakeLayout
-from tests.fixtures.luigid import Luigid
+from tests.fixtures.luigid import Luigid, running_luigid
 from tests.fixtures.sandbox import SandboxHandle, start_sandbox_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -174,18 +174,20 @@ class WholeRun:
 
 
 @pytest.fixture(scope="module")
-def whole_run(tmp_path_factory: pytest.TempPathFactory, luigid: Luigid) -> Iterator[WholeRun]:
+def whole_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WholeRun]:
     tmp = tmp_path_factory.mktemp("whole-run")
-    sandbox = start_sandbox_process(tmp / "sandbox", contacts=300, seed=13, sync_delay=0.05,
-                                    as_of=(D + dt.timedelta(days=1)).isoformat(), password=PASSWORD,
-                                    client_secret=CLIENT_SECRET)
-    try:
-        lake = LakeLayout(f"file://{tmp / 'lake'}")
-        env = _env(sandbox, _config(tmp / "luigi.cfg"))
-        good = scc_nightly(env, lake, luigid)
-        yield WholeRun(sandbox, lake, luigid, env, tmp, good)
-    finally:
-        sandbox.stop()
+    # A scheduler of its own: what luigid holds after these runs is theirs alone, not other modules' tasks.
+    with running_luigid(tmp_path_factory.mktemp("whole-run-luigid")) as luigid:
+        sandbox = start_sandbox_process(tmp / "sandbox", contacts=300, seed=13, sync_delay=0.05,
+                                        as_of=(D + dt.timedelta(days=1)).isoformat(), password=PASSWORD,
+                                        client_secret=CLIENT_SECRET)
+        try:
+            lake = LakeLayout(f"file://{tmp / 'lake'}")
+            env = _env(sandbox, _config(tmp / "luigi.cfg"))
+            good = scc_nightly(env, lake, luigid)
+            yield WholeRun(sandbox, lake, luigid, env, tmp, good)
+        finally:
+            sandbox.stop()
 
 
 def test_the_run_succeeds(whole_run: WholeRun) -> None:
@@ -223,8 +225,10 @@ def test_a_failed_spark_job_leaves_no_secret_in_its_error_or_in_luigid(whole_run
     failed = scc_nightly(env, whole_run.lake, whole_run.luigid, timeout=600)
     assert failed.result.returncode not in (0, -1), failed.text[-3000:]
     tasks, errors = luigid_text(whole_run.luigid)
-    assert errors, "luigid holds no failure explanation: the scan would be vacuous"
-    assert any("7q" in e for e in errors), errors  # the explanation is spark-submit's, not another failure's
+    statuses = {t.get("display_name", t.get("name")): t["status"] for t in json.loads(tasks)["response"].values()}
+    why = f"luigid's tasks: {statuses}\nthe run's output ends: {failed.text[-3000:]}"
+    assert errors, f"luigid holds no failure explanation: the scan would be vacuous\n{why}"
+    assert any("7q" in e for e in errors), f"{errors}\n{why}"  # spark-submit's explanation, no other failure's
     secrets = _secrets(whole_run.sandbox)
     leaks = {where: [s for s in secrets if s in text]
              for where, text in (("output", failed.text), ("tasks", tasks), ("errors", "\n".join(errors)))}
