@@ -57,6 +57,7 @@ import pyarrow.parquet as pq
 from contract.objects import Column, Payload
 from eloqua.client import MAX_IMPORT_POST_BYTES, MAX_LIST_LIMIT, EloquaClient, RetryPolicy, uri_id
 from eloqua.errors import EloquaError, EloquaUnreachable, RetryExhausted, SyncFailed
+from eloqua.progress import Progress, progress_for
 from eloqua.settings import instance_timezone
 from lake.paths import day, run_date_folder
 from lake.storage import Lake
@@ -306,7 +307,7 @@ class _Load:
         self.step("definition", uri=state["definition_uri"])
         sync = self._recorded_or_adopted_sync(state)
         if sync is None:
-            self._stage(state)
+            self._stage(state, payload_rows)
             sync = self._start_sync(state)
         final = self._wait(state, sync)
         self.step("sync_done", uri=final["uri"], status=final["status"])
@@ -366,7 +367,7 @@ class _Load:
         self.save(state, sync_uri=str(sync["uri"]), phase="syncing")
         return sync
 
-    def _stage(self, state: dict[str, Any]) -> None:
+    def _stage(self, state: dict[str, Any], payload_rows: int) -> None:
         """Post every row once, from an empty staging area; restart from scratch after an ambiguous post."""
         definition = state["definition_uri"]
         for attempt in range(1, self.options.max_restages + 2):
@@ -374,7 +375,7 @@ class _Load:
             # Whatever a killed run or a lost answer left staged goes first: no half- or twice-staged data.
             self.client.delete_import_data(definition)
             try:
-                self._post_all(state, definition)
+                self._post_all(state, definition, payload_rows)
                 self.save(state, phase="staged", staged_at=_now())
                 return
             except _Ambiguous as exc:
@@ -387,9 +388,18 @@ class _Load:
                             self.run_date, exc, delay)
                 time.sleep(delay)
 
-    def _post_all(self, state: dict[str, Any], definition: str) -> None:
+    def _post_all(self, state: dict[str, Any], definition: str, payload_rows: int) -> None:
         chunks = serialise(self._batches(), self.payload, self.zone, self.options.transfer,
                            self.options.max_post_bytes)
+        progress = progress_for(f"load {self.payload.pipeline} {self.run_date} {definition}", verb="staging")
+        progress.start(payload_rows)
+        try:
+            self._post_chunks(state, definition, chunks, progress)
+        finally:
+            progress.close()
+
+    def _post_chunks(self, state: dict[str, Any], definition: str, chunks: Iterable[Chunk],
+                     progress: Progress) -> None:
         posted = rows = 0
         for chunk in chunks:
             if posted == self.options.max_posts:
@@ -403,6 +413,7 @@ class _Load:
             posted, rows = posted + 1, rows + chunk.rows
             self.save(state, chunks_posted=posted, rows_posted=rows)
             self.step("chunk", number=posted, rows=chunk.rows, bytes=len(chunk.body))
+            progress.update(chunk.rows)
 
     def _post(self, definition: str, chunk: Chunk) -> None:
         policy = self.client.retry

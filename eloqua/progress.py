@@ -1,7 +1,8 @@
-"""Progress of one export: a tqdm bar on a terminal, otherwise a log line every few seconds (CronJob logs).
+"""Progress of one export or load: a tqdm bar on a terminal, otherwise a log line every few seconds (CronJob
+logs).
 
     progress = progress_for("contacts /syncs/12")
-    progress.start(total_rows)         # from the sync's totalResults
+    progress.start(total_rows)         # from the sync's totalResults (a load: the payload's rows)
     progress.update(rows)              # from any thread, once per page
     progress.close()
 
@@ -54,8 +55,10 @@ class LogProgress:
     """A log line at most every ``interval`` seconds: rows done/total, percent, rows/s, ETA; and a final
     line."""
 
-    def __init__(self, label: str, interval: float = 5.0, logger: logging.Logger = log) -> None:
+    def __init__(self, label: str, interval: float = 5.0, logger: logging.Logger = log,
+                 verb: str = "exporting") -> None:
         self.label = label
+        self.verb = verb
         self.interval = interval
         self.logger = logger
         self.total = 0
@@ -69,7 +72,7 @@ class LogProgress:
         with self._lock:
             self.total, self.done, self._resumed = total, done, done
             self._started = self._last = time.monotonic()
-        self.logger.info("%s: exporting %d rows%s", self.label, total,
+        self.logger.info("%s: %s %d rows%s", self.label, self.verb, total,
                          f" ({done} already written)" if done else "")
 
     def line(self, now: float | None = None) -> str:
@@ -121,11 +124,13 @@ class TqdmProgress:
             self._bar.close()
 
 
-def progress_for(label: str, *, stream: IO[str] | None = None, interval: float = 5.0) -> Progress:
-    """A bar when ``stream`` (default stderr) is a terminal, else periodic log lines."""
+def progress_for(label: str, *, stream: IO[str] | None = None, interval: float = 5.0,
+                 verb: str = "exporting") -> Progress:
+    """A bar when ``stream`` (default stderr) is a terminal, else periodic log lines (``verb`` names the work
+    in the first one)."""
     stream = stream or sys.stderr
     try:
         tty = stream.isatty()
     except (AttributeError, ValueError):
         tty = False
-    return TqdmProgress(label, stream) if tty else LogProgress(label, interval)
+    return TqdmProgress(label, stream) if tty else LogProgress(label, interval, verb=verb)

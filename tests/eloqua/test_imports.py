@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import signal
@@ -242,6 +243,18 @@ def test_a_load_updates_exactly_the_payload_contacts(sb: SandboxHandle, lake: La
     changed = {p["EmailAddress"] for p, b in zip(payload, clean_contacts_in(before, payload), strict=True)
                if any(str(p[n]) != b[st] for n, st in LEAD_FIELDS.items())}
     assert moved == changed and len(changed) > 20
+
+
+@pytest.mark.integration
+def test_a_load_reports_its_staging_progress_in_rows(sb: SandboxHandle, lake: Lake,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="eloqua.progress")
+    write_payload(lake, "lead_scoring", lead_payload(clean_contacts(sb, 30)))
+    receipt = load(sb, lake, "lead_scoring")
+    lines = [r.getMessage() for r in caplog.records if r.name == "eloqua.progress"]
+    label = f"load lead_scoring {receipt['run_date']} {receipt['definition_uri']}"
+    assert lines[0] == f"{label}: staging 30 rows"
+    assert lines[-1].startswith(f"{label}: 30/30 rows (100%)") and lines[-1].endswith("(done)"), lines
 
 
 def clean_contacts_in(before: list[dict[str, str]], payload: list[dict[str, Any]]) -> list[dict[str, str]]:
