@@ -27,6 +27,9 @@ class Progress(Protocol):
     def update(self, rows: int) -> None:
         """``rows`` more rows written."""
 
+    def note(self, text: str) -> None:
+        """What is going on right now (e.g. a Spark stage's tasks), shown beside the count."""
+
     def close(self) -> None:
         """The export ended (successfully or not)."""
 
@@ -36,6 +39,9 @@ class NullProgress:
         pass
 
     def update(self, rows: int) -> None:
+        pass
+
+    def note(self, text: str) -> None:
         pass
 
     def close(self) -> None:
@@ -56,9 +62,11 @@ class LogProgress:
     line."""
 
     def __init__(self, label: str, interval: float = 5.0, logger: logging.Logger = log,
-                 verb: str = "exporting") -> None:
+                 verb: str = "exporting", unit: str = "rows") -> None:
         self.label = label
         self.verb = verb
+        self.unit = unit
+        self._note = ""
         self.interval = interval
         self.logger = logger
         self.total = 0
@@ -72,7 +80,7 @@ class LogProgress:
         with self._lock:
             self.total, self.done, self._resumed = total, done, done
             self._started = self._last = time.monotonic()
-        self.logger.info("%s: %s %d rows%s", self.label, self.verb, total,
+        self.logger.info("%s: %s %d %s%s", self.label, self.verb, total, self.unit,
                          f" ({done} already written)" if done else "")
 
     def line(self, now: float | None = None) -> str:
@@ -81,8 +89,9 @@ class LogProgress:
         rate = (self.done - self._resumed) / elapsed
         pct = 100.0 * self.done / self.total if self.total else 100.0
         eta = _duration((self.total - self.done) / rate) if rate > 0 else "?"
-        return (f"{self.label}: {self.done}/{self.total} rows ({pct:.0f}%), {rate:,.0f} rows/s, "
-                f"elapsed {_duration(elapsed)}, ETA {eta}")
+        note = f" [{self._note}]" if self._note else ""
+        return (f"{self.label}: {self.done}/{self.total} {self.unit} ({pct:.0f}%), {rate:,.0f} {self.unit}/s, "
+                f"elapsed {_duration(elapsed)}, ETA {eta}{note}")
 
     def update(self, rows: int) -> None:
         with self._lock:
@@ -95,17 +104,23 @@ class LogProgress:
         if due:
             self.logger.info("%s", text)
 
+    def note(self, text: str) -> None:
+        with self._lock:
+            self._note = text
+
     def close(self) -> None:
+        with self._lock:
+            self._note = ""
         self.logger.info("%s (done)", self.line())
 
 
 class TqdmProgress:
     """A tqdm bar in rows (unit scaling, rate and ETA come from tqdm)."""
 
-    def __init__(self, label: str, stream: IO[str] | None = None) -> None:
+    def __init__(self, label: str, stream: IO[str] | None = None, unit: str = "rows") -> None:
         from tqdm import tqdm
 
-        self._bar = tqdm(desc=label, unit="rows", unit_scale=True, total=None, file=stream or sys.stderr,
+        self._bar = tqdm(desc=label, unit=unit, unit_scale=unit == "rows", total=None, file=stream or sys.stderr,
                          dynamic_ncols=True, leave=True)
         self._lock = threading.Lock()
 
@@ -119,18 +134,22 @@ class TqdmProgress:
         with self._lock:
             self._bar.update(rows)
 
+    def note(self, text: str) -> None:
+        with self._lock:
+            self._bar.set_postfix_str(text, refresh=True)
+
     def close(self) -> None:
         with self._lock:
             self._bar.close()
 
 
 def progress_for(label: str, *, stream: IO[str] | None = None, interval: float = 5.0,
-                 verb: str = "exporting") -> Progress:
+                 verb: str = "exporting", unit: str = "rows", logger: logging.Logger = log) -> Progress:
     """A bar when ``stream`` (default stderr) is a terminal, else periodic log lines (``verb`` names the work
-    in the first one)."""
+    in the first one) to ``logger``."""
     stream = stream or sys.stderr
     try:
         tty = stream.isatty()
     except (AttributeError, ValueError):
         tty = False
-    return TqdmProgress(label, stream) if tty else LogProgress(label, interval, verb=verb)
+    return TqdmProgress(label, stream, unit) if tty else LogProgress(label, interval, logger, verb, unit)

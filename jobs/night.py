@@ -18,14 +18,20 @@ task that submitted the night judges its own job, and the other tasks find their
         [--full-refresh] [--approve-initial-load lead_scoring ...]
 
 Prints one line per job (``night D: <job> ...``: skipped, or its exit code and seconds) and a last summary
-line with the seconds spent before the first job (session start) and in the jobs.
+line with the seconds spent before the first job (session start) and in the jobs. When ``SCC_NIGHT_PROGRESS``
+names a file, the night also appends its progress there as JSON lines (the jobs to run, each job done, and every
+second the running Spark stages' tasks): the Luigi task that submitted the night follows it to show a progress
+bar, since spark-submit's own output reaches it only when the application ends.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +45,7 @@ JOB = "night"
 SNAPSHOT = "contacts_snapshot"
 GATE_PREFIX = "gate:"
 GATE_PASSED_FLAG = "_PASSED"  # jobs/gate.py's pass flag; not imported, so the night loads GE only if it gates
+PROGRESS_ENV = "SCC_NIGHT_PROGRESS"
 
 
 def gate_job(pipeline: str) -> str:
@@ -131,27 +138,96 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class NightProgress:
+    """The night's progress as JSON lines appended to the file named by ``SCC_NIGHT_PROGRESS`` (nothing
+    without it): ``{"total": n}``, ``{"done": job, "exit": code}`` per job (skipped ones too), and while a job
+    runs, every ``interval`` seconds, ``{"job": job, "stages": [[stage id, tasks done, tasks], ...]}``."""
+
+    def __init__(self, spark: Any, interval: float = 1.0) -> None:
+        self.path = os.environ.get(PROGRESS_ENV)
+        self.spark, self.interval = spark, interval
+        self.current: str | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def write(self, **event: Any) -> None:
+        if not self.path:
+            return
+        try:
+            with self._lock, open(self.path, "a", encoding="utf-8") as out:
+                out.write(json.dumps(event) + "\n")
+        except OSError:  # progress is for people watching; it never fails a night
+            self.path = None
+
+    def start(self, total: int) -> None:
+        self.write(total=total)
+        if self.path:
+            self._thread = threading.Thread(target=self._watch_stages, name="night progress", daemon=True)
+            self._thread.start()
+
+    def _watch_stages(self) -> None:
+        tracker = self.spark.sparkContext.statusTracker()
+        while not self._stop.wait(self.interval):
+            job = self.current
+            if job is None:
+                continue
+            stages = []
+            for stage_id in tracker.getActiveStageIds():
+                info = tracker.getStageInfo(stage_id)
+                if info is not None:
+                    stages.append([stage_id, info.numCompletedTasks, info.numTasks])
+            if stages:
+                self.write(job=job, stages=sorted(stages))
+
+    def done(self, job: str, code: int | str) -> None:
+        self.current = None
+        self.write(done=job, exit=code)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
 def _run(ctx: JobContext, codes: dict[str, int], started: float) -> None:
     args, day = ctx.args, ctx.run_date
     wanted = set(args.jobs)
     jobs = [NightJob(n) for n in NIGHT if n in wanted]
     session_ready = time.monotonic()
     failed: set[str] = set()
+    progress = NightProgress(ctx.spark)
+    progress.start(len(jobs))
+    try:
+        _run_jobs(ctx, jobs, codes, failed, progress)
+    finally:
+        progress.stop()
+    ran = ", ".join(f"{n}={c}" for n, c in codes.items())
+    print(f"{JOB} {day}: session start {session_ready - started:.1f} s, jobs {time.monotonic() - session_ready:.1f} s"
+          f" ({ran})", flush=True)
+
+
+def _run_jobs(ctx: JobContext, jobs: list[NightJob], codes: dict[str, int], failed: set[str],
+              progress: NightProgress) -> None:
+    args, day = ctx.args, ctx.run_date
     for job in jobs:
         inputs = lineage.current_inputs(cast(Any, ctx), job.input_urls(ctx))  # as the job is about to read them
         if job.published(ctx, inputs):
             codes[job.name] = EXIT_OK
             print(f"{JOB} {day}: {job.name} already published, skipped", flush=True)
+            progress.done(job.name, "skipped")
             continue
         if job.upstream in failed:
             codes[job.name] = EXIT_INPUT
             failed.add(job.name)
             print(f"{JOB} {day}: {job.name} not run: {job.upstream} failed in this night", flush=True)
+            progress.done(job.name, "skipped")
             continue
         # Each job starts from the same session state it would have alone (the jobs unpersist what they
         # cache; this drops anything a failed one left behind).
         ctx.spark.catalog.clearCache()
         began = time.monotonic()
+        progress.current = job.name
         try:
             code = int(importlib.import_module(job.module).main(job.argv(args)))
         except Exception as err:  # a job's main maps its own failures; this is a bug in one, not the night's
@@ -163,9 +239,7 @@ def _run(ctx: JobContext, codes: dict[str, int], started: float) -> None:
         else:
             failed.add(job.name)
         print(f"{JOB} {day}: {job.name} exit {code} in {time.monotonic() - began:.1f} s", flush=True)
-    ran = ", ".join(f"{n}={c}" for n, c in codes.items())
-    print(f"{JOB} {day}: session start {session_ready - started:.1f} s, jobs {time.monotonic() - session_ready:.1f} s"
-          f" ({ran})", flush=True)
+        progress.done(job.name, code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -48,6 +48,7 @@ from lake.lineage import is_up_to_date
 from lake.paths import LakeLayout
 from lake.storage import Lake
 from luigi_tasks import config as scc_config
+from luigi_tasks.night_progress import followed_night
 from luigi_tasks.redaction import RedactedFailure, redact, redact_mapping
 from luigi_tasks.targets import DatasetTarget
 
@@ -261,6 +262,7 @@ class SparkJobTask(RedactedFailure, SparkSubmitTask):
         # Without it, pip-installed spark-submit asks whatever `python3` is first on PATH where pyspark lives.
         env.setdefault("SPARK_HOME", _pyspark_home())
         env.update(self.lake.credentials_env())
+        env.update(getattr(self, "_night_progress_env", {}))  # set by _submit while the night runs
         return env
 
     def run(self) -> None:
@@ -270,8 +272,10 @@ class SparkJobTask(RedactedFailure, SparkSubmitTask):
         self._submit()
 
     def _submit(self) -> None:
+        self._night_progress_env: dict[str, str] = {}
         try:
-            super().run()
+            with followed_night(f"spark night {self.date.isoformat()} ({self.job})", self._night_progress_env):
+                super().run()
         except ExternalProgramRunError as exc:
             # luigi's error text prints the whole environment; ours must not carry the S3 secret.
             # Redacted by value (luigi_tasks.redaction): a password inside DATABASE_URL or a webhook URL too.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import configparser
 import datetime as dt
+import logging
+import re
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
@@ -389,9 +391,12 @@ def _built_from(lake: Lake, url: str) -> dict:
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_a_full_refresh_rebuilds_the_snapshot_and_payload_and_a_plain_rerun_does_nothing(file_lake, luigi_cfg):
+def test_a_full_refresh_rebuilds_the_snapshot_and_payload_and_a_plain_rerun_does_nothing(file_lake, luigi_cfg,
+                                                                                          caplog):
     from lake.lineage import identity
     from luigi_tasks import config
+
+    caplog.set_level(logging.INFO, logger="eloqua.progress")
 
     luigi_cfg("spark", "master", "local[1]")
     luigi_cfg("spark", "conf", "spark.sql.shuffle.partitions=2|spark.ui.enabled=false")
@@ -401,6 +406,12 @@ def test_a_full_refresh_rebuilds_the_snapshot_and_payload_and_a_plain_rerun_does
     _publish_rest_of_the_night(file_lake)
     assert luigi.build([st.ContactWashing(date=D)], local_scheduler=True)
     assert _built_from(file_lake, staged)["inputs"] == {raw: "export /syncs/1 at 2026-11-28T01:00:00Z"}
+    # the night's progress, followed while spark-submit ran: its jobs counted, each one done
+    shown = [r.getMessage() for r in caplog.records if r.name == "eloqua.progress"]
+    first = re.fullmatch(r"spark night 2026-11-27 \(contacts_snapshot\): running (\d+) jobs", shown[0])
+    assert first and int(first.group(1)) >= 2, shown
+    jobs = first.group(1)
+    assert re.match(rf"spark night 2026-11-27 \(contacts_snapshot\): {jobs}/{jobs} jobs \(100%\)", shown[-1]), shown
 
     # The re-export of --full-refresh: the same day, every contact again, 102's country now spelled out.
     refreshed = _raw_contacts_table().to_pylist()
