@@ -129,6 +129,30 @@ def check_days(first: dt.date, last: dt.date | None = None) -> None:
         raise UsageError(str(exc)) from None
 
 
+class OneLineExceptions(logging.Filter):
+    """A record that carries an exception prints as one line: its message and the exception's first line.
+
+    Luigi logs a failed task (and a failed ``complete()``) with its stack trace: an S3 outage in the middle of
+    a run printed one traceback per task it failed. Our errors (LakeError, EloquaError, ...) are one
+    actionable line already; the stack trace is for ``--verbose``, where this filter is not installed. The
+    worker processes are forks: they inherit the root handler and its filters.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            from luigi_tasks.redaction import redact
+
+            try:
+                message = record.getMessage()
+            except Exception:  # a record whose args do not fit its format: its format alone
+                message = str(record.msg)
+            first = (str(error).strip().splitlines() or [""])[0]
+            record.msg = f"{message}: {type(error).__name__}: {redact(first)}"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
 def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool, scheduler_url: str = "",
               results: list[object] | None = None) -> int:
     """Run tasks with Luigi and turn the outcome into the configured exit code (Luigi's result is appended
@@ -137,8 +161,13 @@ def run_tasks(tasks: Sequence[object], *, workers: int, local_scheduler: bool, s
     from luigi.execution_summary import LuigiStatusCode
     from luigi.retcodes import retcode
 
-    if logging.getLogger().level > logging.INFO:
-        logging.getLogger().setLevel(logging.INFO)
+    root = logging.getLogger()
+    if not root.isEnabledFor(logging.DEBUG):  # stack traces are for --verbose (scc --help says so)
+        for handler in root.handlers:
+            if not any(isinstance(f, OneLineExceptions) for f in handler.filters):
+                handler.addFilter(OneLineExceptions())
+    if root.level > logging.INFO:
+        root.setLevel(logging.INFO)
     # Our root handler prints luigi's records; letting luigi add its own would print each line twice.
     luigi.configuration.get_config().set("core", "no_configure_logging", "true")
     codes = retcode()
