@@ -33,8 +33,10 @@ from contract.arguments import OneLineParser, UsageError, data_day
 from contract.calendar import lookback_days
 from contract.settings import PipelineSettings, SettingsError
 from contract.settings import load_settings as _load_settings
+from lake.cleanup import DEFAULT_AGE, sweep
 from lake.paths import SUCCESS_FLAG, LakeLayout, LakeUrlError, for_spark, run_date_of
 from lake.spark import LOCAL_BIND_CONF, SESSION_CONF
+from lake.storage import open_lake
 from spark.lead_scoring import SCORED_ACTIVITY_TYPES, scored_contacts
 from spark.schemas import COUNTRIES_REFERENCE, RAW_ACTIVITIES, RAW_CONTACTS, STATES_REFERENCE
 from spark.staging import SchemaMismatchError, stage_activities, stage_contacts
@@ -43,6 +45,9 @@ from spark.washing import JobLevelRule, check_job_level_rules
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_REFERENCE_DIR = REPO_ROOT / "conf" / "reference"
 METRICS_FILE = "_metrics.json"
+# A ``_tmp.*`` output older than this beside a dataset is a killed write's: the live writes of a night are hours
+# younger (the age the extract's cleanup uses, :data:`lake.cleanup.DEFAULT_AGE`).
+ABANDONED_OUTPUT_AGE = DEFAULT_AGE
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -308,7 +313,8 @@ class JobContext:
           every file as a pending multipart upload and completes them all at job commit, then writes
           ``_SUCCESS``: nothing is renamed or copied (a rename on S3 is a copy of every object).
         * ``file://``: Spark writes to a ``_tmp.*`` sibling (invisible to readers of the parent), renamed into
-          place, and ``_SUCCESS`` is written last.
+          place, and ``_SUCCESS`` is written last; then the ``_tmp.*`` siblings that killed writes left there
+          (older than :data:`ABANDONED_OUTPUT_AGE`) are removed.
 
         ``_metrics.json`` (rows + ``metrics``) lands in the dataset either way; readers wait for ``_SUCCESS``.
         """
@@ -323,6 +329,7 @@ class JobContext:
             rows = self._write_metrics(fs, target, metrics)
         else:
             rows = self._write_staged_and_rename(df, fs, target, metrics)
+            self._remove_abandoned_outputs(dataset_url)
         print(f"{self.job} {self.run_date}: wrote {rows} rows to {dataset_url}", flush=True)
         return rows
 
@@ -351,12 +358,27 @@ class JobContext:
         out.close()
         return rows
 
+    def _remove_abandoned_outputs(self, dataset_url: str) -> None:
+        """Remove the ``_tmp.*`` outputs that killed writes left beside ``dataset_url`` (a killed job never
+        reaches its ``finally``; nothing else would ever delete them), never a live write's: those are younger
+        than :data:`ABANDONED_OUTPUT_AGE`. Best effort: the dataset is published, a leftover is no failure."""
+        parent = dataset_url.rstrip("/").rpartition("/")[0]
+        try:
+            sweep(open_lake(self.lake.url), parent, ABANDONED_OUTPUT_AGE)
+        except Exception as err:
+            print(f"{self.job}: abandoned outputs under {parent} not removed this time ({err})", flush=True)
+
     def _write_staged_and_rename(self, df: DataFrame, fs: Any, target: Any, metrics: dict[str, Any]) -> int:
         tmp = self._hadoop_path(target.getParent(), f"_tmp.{target.getName()}.{uuid.uuid4().hex}")
         try:
             df.write.mode("errorifexists").parquet(tmp.toString())
             fs.delete(self._hadoop_path(tmp, SUCCESS_FLAG), False)
             rows = self._write_metrics(fs, tmp, metrics)
+            # Hadoop renames a folder INTO an existing one: a dataset another writer published meanwhile would
+            # silently gain a `_tmp.*` subfolder (a column to readers) instead of being replaced.
+            if fs.exists(target):
+                raise OSError(f"{target.toString()} was published by another writer while this job ran; "
+                              "run one night per lake at a time")
             if not fs.rename(tmp, target):
                 raise OSError(f"could not rename {tmp.toString()} to {target.toString()}")
             fs.create(self._hadoop_path(target, SUCCESS_FLAG), True).close()
@@ -367,6 +389,26 @@ class JobContext:
 
 
 JobBody = Callable[[JobContext], None]
+
+
+def failure_line(err: Exception) -> str:
+    """One line for a failure: its type and first line; for an error of the JVM, the Java exception and its
+    root cause, since py4j's own text ("An error occurred while calling o503.parquet.") names only the call.
+    A store that went away mid-write then reads "org.apache.spark.SparkException: Job aborted due to stage
+    failure: ... initiate MultiPartUpload on <key>: ... Connect to <endpoint> failed: Connection refused"."""
+    first_line = f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
+    java = getattr(err, "java_exception", None)
+    if java is None:
+        return first_line
+    try:
+        root, seen = java, 0
+        while root.getCause() is not None and seen < 50:  # a cause chain may loop; 50 is far deeper
+            root, seen = root.getCause(), seen + 1
+        top = (str(java.toString()).strip().splitlines() or [""])[0]
+        cause = (str(root.toString()).strip().splitlines() or [""])[0]
+    except Exception:  # the JVM is gone: py4j's own text is all there is
+        return first_line
+    return top if cause in top else f"{top}; root cause: {cause}"
 
 
 def run_job(
@@ -396,8 +438,7 @@ def run_job(
     except Exception as err:  # one line for a person; the traceback only on request
         if verbose:
             traceback.print_exc()
-        first_line = (str(err).strip().splitlines() or [""])[0]
-        print(f"{job} failed: {type(err).__name__}: {first_line}", file=sys.stderr, flush=True)
+        print(f"{job} failed: {failure_line(err)}", file=sys.stderr, flush=True)
         return EXIT_FAILED
     finally:
         if spark is not None and created:

@@ -37,6 +37,20 @@ LOCAL_BIND_CONF = {
 }
 
 
+# A store that stops answering must fail a Spark job in a minute or two, not hang it. hadoop-aws 3.4.2's defaults
+# (core-default.xml) wrap each request's fs.s3a.attempts.maximum = 5 SDK attempts in fs.s3a.retry.limit = 7 S3A
+# retries with exponential backoff from fs.s3a.retry.interval = 500ms, over a 30 s connect and a 200 s read
+# timeout: a job whose store went away mid-write was still retrying after 5 minutes (tests/faults/test_outages.py).
+# These are the bounds the lake's own S3 client has (lake.storage.S3Lake: 3 attempts, a 5 s connect and a 60 s
+# request timeout); a store back within seconds still sees the retries through.
+S3A_DEADLINES = {
+    "spark.hadoop.fs.s3a.attempts.maximum": "2",
+    "spark.hadoop.fs.s3a.retry.limit": "2",
+    "spark.hadoop.fs.s3a.connection.establish.timeout": "5s",
+    "spark.hadoop.fs.s3a.connection.timeout": "60s",
+}
+
+
 class JarsMissing(LakeError):
     """The S3A jars are not where ``make jars`` puts them."""
 
@@ -71,6 +85,7 @@ def s3a_conf(s: S3Settings, jars_dir: str | os.PathLike[str] | None = None) -> d
             "org.apache.spark.internal.io.cloud.PathOutputCommitProtocol",
         "spark.sql.parquet.output.committer.class":
             "org.apache.spark.internal.io.cloud.BindingParquetOutputCommitter",
+        **S3A_DEADLINES,
     }
     if s.endpoint_url:
         conf["spark.hadoop.fs.s3a.endpoint"] = s.endpoint_url
