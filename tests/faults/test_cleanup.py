@@ -7,17 +7,22 @@ sync data released in Eloqua); younger ones, as a live run's, stay.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
+from contract.objects import CONTACTS
 from lake.cleanup import sweep
+from lake.paths import LakeLayout, local_path
 from lake.storage import open_lake
 from tests.faults.test_sync_restarts import RELEASED, extract, released
+from tests.jobs.rawlake import utc, write_dataset
 from tests.luigi_tasks.test_extract_resume import D
 
 HOUR = 3600.0
@@ -87,3 +92,32 @@ def test_the_next_publication_removes_what_killed_runs_left_and_releases_their_s
     assert released(sandbox) == 2, sandbox.state()["requests"].get(RELEASED)
     gone = requests.get(f"{sandbox.bulk_url}{sync['uri']}/data", auth=sandbox.auth, timeout=30)
     assert gone.status_code == 404
+
+
+def spark_leftover(parent: Path, dataset: str, hours: float) -> Path:
+    """What a Spark write on file:// killed mid-way leaves beside its dataset (jobs/_common.py's staged write):
+    ``_tmp.<dataset>.<uuid>`` holding the committer's ``_temporary`` attempt folders and a part file."""
+    folder = parent / f"_tmp.{dataset}.{uuid.uuid4().hex}"
+    attempt = folder / "_temporary" / "0" / "_temporary" / "attempt_202611200000_0001_m_000000_0"
+    attempt.mkdir(parents=True)
+    (attempt / "part-00000-c000.snappy.parquet").write_bytes(b"half a part")
+    age(folder, hours)
+    return folder
+
+
+@pytest.mark.spark
+def test_a_spark_publication_removes_abandoned_tmp_outputs_beside_it_never_a_live_one(spark, tmp_path):
+    from jobs import contacts_snapshot
+
+    layout = LakeLayout(f"file://{tmp_path / 'lake'}")
+    write_dataset(layout.raw_contacts(D), CONTACTS, [
+        {"ContactId": "1", "EmailAddress": "ann@x.com", "UpdatedAt": utc(f"{D} 09:00:00")}])
+    snapshots = Path(local_path(layout.staged_contacts_root()))
+    killed = spark_leftover(snapshots, f"run_date={D - dt.timedelta(days=3)}", 13)  # a night killed 13 h ago
+    live = spark_leftover(snapshots, f"run_date={D - dt.timedelta(days=1)}", 0)  # a write running right now
+
+    assert contacts_snapshot.main(["--date", str(D), "--lake", layout.url]) == 0
+
+    assert (snapshots / f"run_date={D}" / "_SUCCESS").exists()
+    assert not killed.exists()
+    assert live.exists() and list(live.rglob("*.parquet"))
