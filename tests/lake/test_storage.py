@@ -328,6 +328,11 @@ def test_spark_conf_of_an_s3_lake_names_endpoint_style_provider_committer_and_ja
         "spark.hadoop.mapreduce.outputcommitter.factory.scheme.s3a": f"{S3A}.commit.S3ACommitterFactory",
         "spark.sql.sources.commitProtocolClass": f"{CLOUD}.PathOutputCommitProtocol",
         "spark.sql.parquet.output.committer.class": f"{CLOUD}.BindingParquetOutputCommitter",
+        # a store gone mid-write fails the job in about a minute (tests/faults/test_outages.py)
+        "spark.hadoop.fs.s3a.attempts.maximum": "2",
+        "spark.hadoop.fs.s3a.retry.limit": "2",
+        "spark.hadoop.fs.s3a.connection.establish.timeout": "5s",
+        "spark.hadoop.fs.s3a.connection.timeout": "60s",
     }
     assert "s3cr3t" not in repr(conf) and "AKID" not in repr(conf)
 
