@@ -176,8 +176,11 @@ class WholeRun:
 @pytest.fixture(scope="module")
 def whole_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WholeRun]:
     tmp = tmp_path_factory.mktemp("whole-run")
-    # A scheduler of its own: what luigid holds after these runs is theirs alone, not other modules' tasks.
-    with running_luigid(tmp_path_factory.mktemp("whole-run-luigid")) as luigid:
+    # A scheduler of its own: what luigid holds after these runs is theirs alone, not other modules' tasks. The
+    # failing run follows the good one within seconds: luigid's stable_done_cooldown_secs (10 s) would refuse to
+    # hand out again a task it marked DONE that recently ("not granted run permission"), so it is off here.
+    with running_luigid(tmp_path_factory.mktemp("whole-run-luigid"),
+                        scheduler="stable_done_cooldown_secs = 0\n") as luigid:
         sandbox = start_sandbox_process(tmp / "sandbox", contacts=300, seed=13, sync_delay=0.05,
                                         as_of=(D + dt.timedelta(days=1)).isoformat(), password=PASSWORD,
                                         client_secret=CLIENT_SECRET)
