@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -37,10 +38,11 @@ from pathlib import Path
 
 import psutil
 
+from luigi_tasks.demo import SANDBOX_SITE, SANDBOX_USER, start_sandbox
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-AS_OF = dt.date(2026, 11, 27)
-SITE, USER, PASSWORD = "SCCSandbox", "scc.api", "scc-sandbox"
+NIGHT = dt.date(2026, 11, 27)  # the data day bench/nightly.py runs
 SUBMIT_CLASS = "org.apache.spark.deploy.SparkSubmit"
 MIB = 1024 * 1024
 
@@ -80,18 +82,15 @@ def process(argv: list[str], log: Path, env: dict[str, str] | None = None) -> It
 
 
 @contextmanager
-def sandbox(contacts: int, work: Path) -> Iterator[str]:
-    argv = [str(BIN / "scc"), "sandbox", "serve", "--port", "0", "--contacts", str(contacts), "--seed", "11",
-            "--as-of", AS_OF.isoformat(), "--sync-delay", "0", "--data-dir", str(work / "sandbox")]
+def sandbox(contacts: int, data_dir: Path) -> Iterator[tuple[str, str]]:
+    """The sandbox as ``make demo`` and bench/nightly.py start it (same seed and day), so a store kept by
+    either is reused here: its generated activities are the slow part of a first start at 1M contacts."""
+    password = secrets.token_urlsafe(16)
     started = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc, url = start_sandbox(contacts, NIGHT + dt.timedelta(days=1), data_dir, password)
     try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        prefix = "Eloqua sandbox listening on "
-        if not line.startswith(prefix):
-            raise SystemExit(f"bench: the sandbox did not start (exit {proc.poll()}, said {line!r})")
         print(f"sandbox with {contacts:,} contacts ready in {time.monotonic() - started:.0f}s", flush=True)
-        yield line[len(prefix):].strip()
+        yield url, password
     finally:
         proc.terminate()
         proc.wait(30)
@@ -172,13 +171,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contacts", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2, help="luigi workers, as the CronJob runs (2)")
     parser.add_argument("--executor-memory", default="1g")
+    parser.add_argument("--sandbox-dir", type=Path,
+                        help="the sandbox's store, kept and reused (bench/nightly.py's <keep>/sandbox works)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, lake)")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="scc-cronjob-rss-"))
-    day = AS_OF - dt.timedelta(days=1)
+    day = NIGHT
     try:
-        with sandbox(args.contacts, work) as url, spark_cluster(work, 1, "1500m") as master:
+        sandbox_dir = args.sandbox_dir.resolve() if args.sandbox_dir else work / "sandbox"
+        with sandbox(args.contacts, sandbox_dir) as (url, password), \
+                spark_cluster(work, 1, "1500m") as master:
             conf = production_conf(work, args.executor_memory)
             env = {**os.environ,
                    "LUIGI_CONFIG_PATH": str(conf / "luigi.cfg"), "SCC_CONF_DIR": str(conf),
@@ -186,14 +189,16 @@ def main(argv: list[str] | None = None) -> int:
                    "SCC_S3_ENDPOINT_URL": "http://127.0.0.1:9", "SCC_SPARK_MASTER": master,
                    "SCC_SPARK_DEPLOY_MODE": "client", "SCC_SPARK_EXECUTORS": "1", "SCC_NAMESPACE": "bench",
                    "SCC_IMAGE": "scc:bench", "SCC_SPARK_UPLOAD_URL": f"file://{work}/uploads",
-                   "ELOQUA_LOGIN_URL": url, "ELOQUA_SITE": SITE, "ELOQUA_USER": USER, "ELOQUA_PASSWORD": PASSWORD,
+                   "ELOQUA_LOGIN_URL": url, "ELOQUA_SITE": SANDBOX_SITE, "ELOQUA_USER": SANDBOX_USER,
+                   "ELOQUA_PASSWORD": password,
                    "SPARK_SUBMIT_OPTS": "-Xmx256m"}
             for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
                 env.pop(name, None)
             # The luigid pod is not part of the CronJob's pod: the in-process scheduler stands in (a little more
             # memory in this tree than in production, never less).
+            # A first night on a new lake: its loads need the first-load approval a real first night gets.
             argv = [str(BIN / "scc"), "nightly", "--date", day.isoformat(), "--local-scheduler",
-                    "--workers", str(args.workers)]
+                    "--workers", str(args.workers), "--approve-initial-load"]
             started = time.monotonic()
             peak_own = peak_spark = peak_total = peak_submits = samples = 0
             with process(argv, work / "nightly.log", env) as proc:

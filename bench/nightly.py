@@ -12,6 +12,10 @@ day D in three stages, each a Luigi build in its own child process so that its p
    jobs/night.py`` runs the snapshot, the four pipelines and the four gates (first loads approved);
 3. **load**: ``LoadAll(D, approve_initial_load=True)``: four Bulk imports into the sandbox.
 
+With ``--keep`` the sandbox's store is kept, with a copy taken before the loads change it; the next run starts
+from that copy, so it measures a first night again without the minutes a new store spends generating the
+activities the extract asks for (the first run's extract includes them).
+
 Prints per stage the wall time, the rows it handled and rows/s, and the peak RSS of its processes (the stage's
 Python process, and for the Spark stage the spark-submit JVM and its Python driver), then the Spark night's
 own lines (start-up and seconds per job) and the machine's load average before and after.
@@ -38,6 +42,7 @@ from spark_jobs import PeakRss
 
 DEFAULT_DATE = dt.date(2026, 11, 27)
 STAGES = ("extract", "spark", "load")
+STORE_FILE = "sandbox.sqlite"  # the sandbox's whole store (its staged/ folder holds only syncs' data)
 
 
 def _stage(stage: str, day: dt.date) -> int:
@@ -74,6 +79,31 @@ def _stage(stage: str, day: dt.date) -> int:
     for line in lines:
         print(line, flush=True)
     return 0 if ok else 1
+
+
+def _load_split(lake_dir: Path, day: dt.date) -> list[str]:
+    """Per load, from its receipt: the client's staging (serialise and post) apart from the import sync, which
+    Eloqua runs on its side (here the sandbox, applying rows one by one in Python on the same two cores)."""
+    from lake.paths import LakeLayout, local_path
+
+    layout = LakeLayout(f"file://{lake_dir}")
+
+    def seconds(receipt: dict, start: str, end: str) -> str:
+        if not receipt.get(start) or not receipt.get(end):
+            return "?"
+        span = dt.datetime.fromisoformat(receipt[end]) - dt.datetime.fromisoformat(receipt[start])
+        return f"{span.total_seconds():.1f} s"
+
+    lines = []
+    for pipeline in ("contact_washing", "hard_bounces", "lead_scoring", "campaign_responses"):
+        path = Path(local_path(layout.loaded_receipt(pipeline, day)))
+        if not path.exists():
+            continue
+        receipt = json.loads(path.read_text())
+        lines.append(f"load {pipeline}: {int(receipt.get('rows_staged') or 0):,} rows, staging "
+                     f"{seconds(receipt, 'started_at', 'staged_at')}, import sync (Eloqua's side) "
+                     f"{seconds(receipt, 'sync_started_at', 'sync_ended_at')}")
+    return lines
 
 
 def _rows(lake_dir: Path, day: dt.date) -> dict[str, int]:
@@ -115,10 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     root = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="scc-nightly-"))
     lake_dir = root / "lake"
     shutil.rmtree(lake_dir, ignore_errors=True)  # a first night each time; the sandbox's store is reused
+    store, pristine = root / "sandbox", root / "sandbox-before-loads"
+    if (pristine / STORE_FILE).exists():  # a first night again: the store as it was before any load
+        shutil.rmtree(store, ignore_errors=True)
+        store.mkdir(parents=True)
+        shutil.copy2(pristine / STORE_FILE, store / STORE_FILE)
     password = secrets.token_urlsafe(16)
     load_before = os.getloadavg()
     began = time.monotonic()
-    sandbox, url = start_sandbox(args.contacts, args.date + dt.timedelta(days=1), root / "sandbox", password)
+    as_of = args.date + dt.timedelta(days=1)
+    sandbox, url = start_sandbox(args.contacts, as_of, store, password)
     print(f"sandbox with {args.contacts:,} contacts up in {time.monotonic() - began:.1f} s on {url}", flush=True)
     env = {**os.environ, "ELOQUA_LOGIN_URL": url, "ELOQUA_SITE": SANDBOX_SITE, "ELOQUA_USER": SANDBOX_USER,
            "ELOQUA_PASSWORD": password, "SCC_LAKE_URL": f"file://{lake_dir}",
@@ -126,6 +162,16 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for stage in STAGES:
+            if stage == "load" and args.keep and not (pristine / STORE_FILE).exists():
+                # The loads change the sandbox's contacts, so the next night would be a small second night.
+                # Its store is kept as it is now (every activity the extract had the sandbox generate, no
+                # load applied) for the next run to start from: a first night without the generation.
+                sandbox.terminate()
+                sandbox.wait(30)
+                pristine.mkdir(exist_ok=True)
+                shutil.copy2(store / STORE_FILE, pristine / STORE_FILE)
+                sandbox, url = start_sandbox(args.contacts, as_of, store, password)
+                env["ELOQUA_LOGIN_URL"] = url
             log = root / f"{stage}.log"
             with log.open("w") as sink:
                 started = time.monotonic()
@@ -150,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
               f"JVM {rss.peak_jvm / 2**20:,.0f})")
     total = sum(seconds for _, seconds, _ in results)
     print(f"{'night':<8} {total:7.1f}s   load average before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}")
+    for line in _load_split(lake_dir, args.date):
+        print(f"  {line}")
     spark_log = (root / "spark.log").read_text(errors="replace")
     for line in re.findall(r"^night \S+: .*$", spark_log, re.M):
         print(f"  {line}")
