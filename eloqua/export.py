@@ -115,10 +115,24 @@ def offset_of(path: str) -> int:
 
 
 _ITEMS_KEY = re.compile(rb'"items"\s*:\s*\[')
-_ITEM_BOUNDARY = re.compile(rb'"\},\{"')
-# '"},{"' preceded by a backslash may sit inside a string value ('\"},{\"'): such pages take the slow path
-_AMBIGUOUS_BOUNDARY = re.compile(rb'\\"\},\{"')
 _WHITESPACE = b" \t\r\n"
+
+
+def item_boundaries(items: np.ndarray) -> np.ndarray | None:
+    """Positions of the commas of ``"},{"`` in ``items`` (the bytes between ``[`` and ``]``), or None when
+    one of them is preceded by a backslash: ``\\"},{"`` may sit inside a string value, so such a page is not
+    split. Vectorised: a page holds ~1M bytes per 2,000 items, and a per-match Python loop cost a fifth of
+    the page's parse."""
+    # '}' with room for the pattern around it, looked for a block at a time: a page-sized temporary would
+    # stay behind in malloc's arenas (glibc raises its mmap threshold after such a block is freed)
+    block = 1 << 20
+    closing = np.concatenate([np.flatnonzero(items[at:min(at + block, len(items) - 3)] == 0x7D) + at
+                              for at in range(3, max(len(items) - 3, 3), block)] or [np.empty(0, np.intp)])
+    found = closing[(items[closing + 1] == 0x2C) & (items[closing + 2] == 0x7B)
+                    & (items[closing - 1] == 0x22) & (items[closing + 3] == 0x22)]
+    if found.size and (items[found - 2] == 0x5C).any():
+        return None
+    return found + 1
 
 
 class PageDecoder:
@@ -173,14 +187,12 @@ class PageDecoder:
         if not isinstance(meta, dict):
             return None
         start, end = key.end(), end - 2
-        items = view[start:end]
-        if _AMBIGUOUS_BOUNDARY.search(items):
-            return None
-        commas = [m.start() + 2 for m in _ITEM_BOUNDARY.finditer(items)]
-        if not commas or (meta.get("count") is not None and len(commas) + 1 != meta["count"]):
+        items = np.frombuffer(view[start:end], np.uint8)  # writable: shares the page's buffer
+        commas = item_boundaries(items)
+        if commas is None or not commas.size or (
+                meta.get("count") is not None and commas.size + 1 != meta["count"]):
             return None  # a value holding '"},{"' or a non-string value: splitting would be wrong
-        for position in commas:
-            items[position] = 0x0A  # ',' -> '\n'
+        items[commas] = 0x0A  # ',' -> '\n'
         buffer = body if isinstance(body, pa.Buffer) else pa.py_buffer(body)
         try:
             table = pajson.read_json(
@@ -188,10 +200,9 @@ class PageDecoder:
                 read_options=pajson.ReadOptions(block_size=1 << 20, use_threads=False),
                 parse_options=self._line_options, memory_pool=self.memory_pool)
         except pa.ArrowInvalid:
-            for position in commas:  # give the general path its body back
-                items[position] = 0x2C
+            items[commas] = 0x2C  # give the general path its body back
             return None
-        if table.num_rows != len(commas) + 1:
+        if table.num_rows != commas.size + 1:
             return None
         typed = self._typed([table.column(f.name) for f in self.schema], offset)
         count = meta.get("count")
