@@ -1,12 +1,14 @@
 """Peak RSS of the nightly CronJob's own processes for one night, with Spark outside them.
 
     .venv/bin/python bench/cronjob_rss.py                      # 20,000 contacts: a few minutes here
-    .venv/bin/python bench/cronjob_rss.py --contacts 1000000   # the production size (needs a big machine)
+    # the production size; the night's loads change the store, so give it a copy (here of bench/nightly.py's)
+    cp -r /tmp/nightly-1m/sandbox-before-loads /tmp/cronjob-sandbox
+    .venv/bin/python bench/cronjob_rss.py --contacts 1000000 --sandbox-dir /tmp/cronjob-sandbox
 
-Starts the Eloqua sandbox and a Spark standalone cluster (master and one worker on 127.0.0.1, standing in for
-the cluster), then runs ``scc nightly`` for the sandbox's last day with the shipped production configuration
-(conf/luigi/openshift.cfg, conf/spark/kubernetes.conf with the memory sizes cut to this machine), the lake in a
-temporary folder, and samples the process tree of ``scc nightly`` every 0.2 s with psutil:
+Starts the Eloqua sandbox, a central ``luigid`` and a Spark standalone cluster (master and one worker on
+127.0.0.1, standing in for the cluster), then runs ``scc nightly`` for data day 2026-11-27 with the shipped
+production configuration (conf/luigi/openshift.cfg, conf/spark/kubernetes.conf with the memory sizes cut to
+this machine), the lake in a temporary folder, and samples the process tree of ``scc nightly`` every 0.2 s with psutil:
 
 * own: every process of the tree except Spark's (the nightly pod's share: luigi workers, extract, orchestration).
   RSS is summed per process, so pages the forked luigi workers share are counted once per process: an upper
@@ -118,6 +120,22 @@ def spark_cluster(work: Path, cores: int, memory: str) -> Iterator[str]:
             yield master_url
 
 
+@contextmanager
+def luigid(work: Path) -> Iterator[str]:
+    """The central scheduler the CronJob talks to: its own process, outside the measured tree (in production a
+    pod of its own), with the production limit on concurrent Bulk syncs."""
+    home = work / "luigid"
+    home.mkdir()
+    (home / "luigi.cfg").write_text("[resources]\neloqua_bulk_syncs = 2\n")
+    port = free_port()
+    env = {**os.environ, "LUIGI_CONFIG_PATH": str(home / "luigi.cfg")}
+    with process([str(BIN / "luigid"), "--address", "127.0.0.1", "--port", str(port), "--state-path",
+                  str(home / "state.pickle"), "--logdir", str(home)], home / "luigid.log", env):
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: urllib.request.urlopen(f"{url}/api/ping", timeout=2).status == 200, "luigid")
+        yield url
+
+
 def production_conf(work: Path, executor_memory: str) -> Path:
     """scc-conf as the pods mount it, with the Spark sizes cut to this machine."""
     conf = work / "etc-scc"
@@ -180,12 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     day = NIGHT
     try:
         sandbox_dir = args.sandbox_dir.resolve() if args.sandbox_dir else work / "sandbox"
-        with sandbox(args.contacts, sandbox_dir) as (url, password), \
+        with sandbox(args.contacts, sandbox_dir) as (url, password), luigid(work) as scheduler_url, \
                 spark_cluster(work, 1, "1500m") as master:
             conf = production_conf(work, args.executor_memory)
             env = {**os.environ,
                    "LUIGI_CONFIG_PATH": str(conf / "luigi.cfg"), "SCC_CONF_DIR": str(conf),
-                   "SCC_SCHEDULER_URL": "http://127.0.0.1:9", "SCC_LAKE_URL": f"file://{work}/lake",
+                   "SCC_SCHEDULER_URL": scheduler_url, "SCC_LAKE_URL": f"file://{work}/lake",
                    "SCC_S3_ENDPOINT_URL": "http://127.0.0.1:9", "SCC_SPARK_MASTER": master,
                    "SCC_SPARK_DEPLOY_MODE": "client", "SCC_SPARK_EXECUTORS": "1", "SCC_NAMESPACE": "bench",
                    "SCC_IMAGE": "scc:bench", "SCC_SPARK_UPLOAD_URL": f"file://{work}/uploads",
@@ -194,11 +212,9 @@ def main(argv: list[str] | None = None) -> int:
                    "SPARK_SUBMIT_OPTS": "-Xmx256m"}
             for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
                 env.pop(name, None)
-            # The luigid pod is not part of the CronJob's pod: the in-process scheduler stands in (a little more
-            # memory in this tree than in production, never less).
             # A first night on a new lake: its loads need the first-load approval a real first night gets.
-            argv = [str(BIN / "scc"), "nightly", "--date", day.isoformat(), "--local-scheduler",
-                    "--workers", str(args.workers), "--approve-initial-load"]
+            argv = [str(BIN / "scc"), "nightly", "--date", day.isoformat(), "--workers", str(args.workers),
+                    "--approve-initial-load"]
             started = time.monotonic()
             peak_own = peak_spark = peak_total = peak_submits = samples = 0
             with process(argv, work / "nightly.log", env) as proc:
