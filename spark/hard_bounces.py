@@ -52,13 +52,25 @@ def with_matched_contact(contacts: DataFrame) -> Transform:
     """
 
     def transform(activities: DataFrame) -> DataFrame:
-        ids = contacts.select(F.col("ContactId").alias(MATCHED_CONTACT_ID)).distinct()
+        # Only the contacts the activities name are looked up: the keys of a day's bounces are a small side
+        # Spark broadcasts into one pass over the snapshot, where de-duplicating every contact first cost two
+        # shuffles of the whole snapshot per call.
+        wanted_ids = activities.select(F.col("ContactId").alias("_wanted_id")).filter(
+            F.col("_wanted_id").isNotNull())
+        wanted_emails = activities.filter(F.col("ContactId").isNull()).select(
+            normalized_email(F.col("EmailAddress")).alias("_wanted_email"))
+        ids = (
+            contacts.select(F.col("ContactId").alias(MATCHED_CONTACT_ID))
+            .join(wanted_ids, F.col(MATCHED_CONTACT_ID) == F.col("_wanted_id"), "left_semi")
+            .distinct()
+        )
         emails = (
             contacts.filter(~is_blank(F.col("EmailAddress")))
             .select(
                 F.col("ContactId").alias(MATCHED_CONTACT_ID),
                 normalized_email(F.col("EmailAddress")).alias("_contact_email"),
             )
+            .join(wanted_emails, F.col("_contact_email") == F.col("_wanted_email"), "left_semi")
             .distinct()
         )
         by_id = activities.filter(F.col("ContactId").isNotNull()).join(
