@@ -36,6 +36,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -157,31 +158,43 @@ def tree(root: psutil.Process) -> list[psutil.Process]:
         return []
 
 
-def sample(root: psutil.Process) -> tuple[int, int, int]:
-    """(own RSS, spark-submit RSS, concurrent spark-submits) of the tree now."""
+@dataclass
+class Sample:
+    own_rss: int = 0
+    own_pss: int = 0  # proportional: pages the forked luigi workers share with the parent counted once
+    spark_rss: int = 0
+    submits: int = 0
+    own: list[tuple[int, int, int]] = field(default_factory=list)  # (pid, RSS, PSS) per own process
+
+
+def sample(root: psutil.Process) -> Sample:
+    """The tree's memory now: the CronJob's own processes apart from spark-submit and its children."""
     spark: set[int] = set()
     procs = tree(root)
-    submits = 0
+    now = Sample()
     for proc in procs:
         try:
             cmdline = proc.cmdline()
             if SUBMIT_CLASS in cmdline:
                 # spark-class's bash wrapper and the JVM it starts both name the class: count the JVM only
-                submits += cmdline[0].endswith("java")
+                now.submits += cmdline[0].endswith("java")
                 spark |= {p.pid for p in tree(proc)}
         except psutil.Error:
             continue
-    own = spark_rss = 0
     for proc in procs:
         try:
-            rss = proc.memory_info().rss
+            if proc.pid in spark:
+                now.spark_rss += proc.memory_info().rss
+                continue
+            memory = proc.memory_full_info()
         except psutil.Error:
             continue
-        if proc.pid in spark:
-            spark_rss += rss
-        else:
-            own += rss
-    return own, spark_rss, submits
+        if not memory.rss:  # a worker exiting between the two reads: its pages are being freed
+            continue
+        now.own_rss += memory.rss
+        now.own_pss += memory.pss
+        now.own.append((proc.pid, memory.rss, memory.pss))
+    return now
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,14 +229,21 @@ def main(argv: list[str] | None = None) -> int:
             argv = [str(BIN / "scc"), "nightly", "--date", day.isoformat(), "--workers", str(args.workers),
                     "--approve-initial-load"]
             started = time.monotonic()
-            peak_own = peak_spark = peak_total = peak_submits = samples = 0
+            peak_spark = peak_total = peak_submits = samples = 0
+            peak_rss, peak_pss = Sample(), Sample()  # the samples where the own processes peaked
+            peak_pss_at = ""
             with process(argv, work / "nightly.log", env) as proc:
                 root = psutil.Process(proc.pid)
                 while proc.poll() is None:
-                    own, spark_rss, submits = sample(root)
+                    now = sample(root)
                     samples += 1
-                    peak_own, peak_spark = max(peak_own, own), max(peak_spark, spark_rss)
-                    peak_total, peak_submits = max(peak_total, own + spark_rss), max(peak_submits, submits)
+                    if now.own_rss > peak_rss.own_rss:
+                        peak_rss = now
+                    if now.own_pss > peak_pss.own_pss:
+                        peak_pss, peak_pss_at = now, dt.datetime.now().strftime("%H:%M:%S")
+                    peak_spark = max(peak_spark, now.spark_rss)
+                    peak_total, peak_submits = max(peak_total, now.own_rss + now.spark_rss), max(peak_submits,
+                                                                                                   now.submits)
                     time.sleep(0.2)
                 code = proc.wait()
             wall = time.monotonic() - started
@@ -232,7 +252,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"bench: scc nightly exited {code}; its log ends:\n{tail}")
         print(f"night of {day} for {args.contacts:,} contacts, {args.workers} luigi workers: {wall:.0f} s, "
               f"{samples} samples")
-        print(f"peak RSS, CronJob's own processes (Spark excluded): {peak_own / MIB:.0f} MiB")
+        print(f"peak PSS, CronJob's own processes (Spark excluded): {peak_pss.own_pss / MIB:.0f} MiB at "
+              f"{peak_pss_at} (what the pod is charged: shared pages counted once)")
+        for pid, rss, pss in peak_pss.own:
+            role = "scc (luigi's scheduling process)" if pid == root.pid else "luigi worker (a running task)"
+            print(f"    pid {pid:>7}  {role:<34} RSS {rss / MIB:6.0f} MiB  PSS {pss / MIB:6.0f} MiB")
+        print(f"peak RSS, CronJob's own processes (Spark excluded): {peak_rss.own_rss / MIB:.0f} MiB "
+              "(summed per process: an upper bound)")
         print(f"peak RSS, spark-submit with its client-mode driver: {peak_spark / MIB:.0f} MiB "
               f"({peak_submits} at once)")
         print(f"peak RSS, whole tree:                              {peak_total / MIB:.0f} MiB")
