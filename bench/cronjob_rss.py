@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             peak_spark = peak_total = peak_submits = samples = 0
             peak_rss, peak_pss = Sample(), Sample()  # the samples where the own processes peaked
             peak_pss_at = ""
+            peak_pss_beside_spark = 0  # while a spark-submit runs: on Kubernetes its JVM is in the pod too
             with process(argv, work / "nightly.log", env) as proc:
                 root = psutil.Process(proc.pid)
                 while proc.poll() is None:
@@ -241,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
                         peak_rss = now
                     if now.own_pss > peak_pss.own_pss:
                         peak_pss, peak_pss_at = now, dt.datetime.now().strftime("%H:%M:%S")
+                    if now.submits:
+                        peak_pss_beside_spark = max(peak_pss_beside_spark, now.own_pss)
                     peak_spark = max(peak_spark, now.spark_rss)
                     peak_total, peak_submits = max(peak_total, now.own_rss + now.spark_rss), max(peak_submits,
                                                                                                    now.submits)
@@ -257,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         for pid, rss, pss in peak_pss.own:
             role = "scc (luigi's scheduling process)" if pid == root.pid else "luigi worker (a running task)"
             print(f"    pid {pid:>7}  {role:<34} RSS {rss / MIB:6.0f} MiB  PSS {pss / MIB:6.0f} MiB")
+        print(f"peak PSS, CronJob's own processes while a spark-submit ran: {peak_pss_beside_spark / MIB:.0f} MiB")
         print(f"peak RSS, CronJob's own processes (Spark excluded): {peak_rss.own_rss / MIB:.0f} MiB "
               "(summed per process: an upper bound)")
         print(f"peak RSS, spark-submit with its client-mode driver: {peak_spark / MIB:.0f} MiB "
