@@ -8,11 +8,12 @@
 Starts the Eloqua sandbox, a central ``luigid`` and a Spark standalone cluster (master and one worker on
 127.0.0.1, standing in for the cluster), then runs ``scc nightly`` for data day 2026-11-27 with the shipped
 production configuration (conf/luigi/openshift.cfg, conf/spark/kubernetes.conf with the memory sizes cut to
-this machine), the lake in a temporary folder, and samples the process tree of ``scc nightly`` every 0.2 s with psutil:
+this machine), the lake in a temporary folder, and samples the process tree of ``scc nightly`` every 0.2 s
+with psutil:
 
 * own: every process of the tree except Spark's (the nightly pod's share: luigi workers, extract, orchestration).
-  RSS is summed per process, so pages the forked luigi workers share are counted once per process: an upper
-  bound of what the pod's cgroup is charged;
+  PSS counts the pages the forked luigi workers share with ``scc`` once (what the pod's cgroup is charged);
+  RSS summed per process counts them in every process: an upper bound;
 * spark-submit: each ``SparkSubmit`` JVM and its children. On a standalone cluster Python jobs run their driver
   here (client mode); on Kubernetes (deploy mode cluster) the driver is a pod and the nightly pod keeps only
   the submitting JVM (``SPARK_SUBMIT_OPTS=-Xmx256m`` in the CronJob), which is reported apart.
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="luigi workers, as the CronJob runs (2)")
     parser.add_argument("--executor-memory", default="1g")
     parser.add_argument("--sandbox-dir", type=Path,
-                        help="the sandbox's store, kept and reused (bench/nightly.py's <keep>/sandbox works)")
+                        help="the sandbox's store, reused and changed by the night's loads (give it a copy)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, lake)")
     args = parser.parse_args(argv)
 

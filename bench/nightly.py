@@ -40,6 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from spark_jobs import PeakRss
 
+from contract.objects import PIPELINES
+
 DEFAULT_DATE = dt.date(2026, 11, 27)
 STAGES = ("extract", "spark", "load")
 STORE_FILE = "sandbox.sqlite"  # the sandbox's whole store (its staged/ folder holds only syncs' data)
@@ -95,7 +97,7 @@ def _load_split(lake_dir: Path, day: dt.date) -> list[str]:
         return f"{span.total_seconds():.1f} s"
 
     lines = []
-    for pipeline in ("contact_washing", "hard_bounces", "lead_scoring", "campaign_responses"):
+    for pipeline in PIPELINES:
         path = Path(local_path(layout.loaded_receipt(pipeline, day)))
         if not path.exists():
             continue
@@ -121,9 +123,9 @@ def _rows(lake_dir: Path, day: dt.date) -> dict[str, int]:
     extracted = sum(json.loads(p.read_text()).get("rows", 0) for p in raw.rglob("_export.json"))
     snapshot = doc(f"{layout.staged_contacts(day)}/_metrics.json").get("rows", 0)
     written = snapshot + sum(doc(f"{layout.import_ready(p, day)}/_metrics.json").get("rows", 0)
-                             for p in ("contact_washing", "hard_bounces", "lead_scoring", "campaign_responses"))
+                             for p in PIPELINES)
     loaded = 0
-    for pipeline in ("contact_washing", "hard_bounces", "lead_scoring", "campaign_responses"):
+    for pipeline in PIPELINES:
         receipt = doc(layout.loaded_receipt(pipeline, day))
         loaded += int(receipt.get("rows_staged") or receipt.get("rows") or 0)
     return {"extract": extracted, "spark": written, "load": loaded}
