@@ -34,7 +34,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -518,6 +518,77 @@ def write_part(filesystem: pafs.FileSystem, staging_dir: str, offset: int, table
             pass
         raise
     return final
+
+
+# The day split holds up to this many bytes of a range's rows (Arrow's in-memory size) before it writes the
+# day holding the most as one row group of that day's file: bounded memory whatever the range's size, at the
+# price of several row groups per day (bench/README.md, "The range split").
+SPLIT_BUFFER_BYTES = 32 << 20
+
+
+@dataclass(frozen=True)
+class DaySplit:
+    """What :func:`split_by_day` wrote: rows per day (every day of the range, empty ones too) and the rows it
+    left out because their date was missing or outside the range."""
+
+    day_rows: dict[dt.date, int]
+    outside: int
+
+
+def split_by_day(batches: Iterable[pa.RecordBatch], schema: pa.Schema, date_column: str, days: list[dt.date],
+                 directory: str, buffer_bytes: int = SPLIT_BUFFER_BYTES) -> DaySplit:
+    """Write the rows of ``batches`` as ``directory/<day>/part-0000000000.parquet``, one file per day of
+    ``days`` (consecutive; the UTC day of ``date_column``), a day without rows as a file of no rows.
+
+    One pass with every day's file open: rows are buffered per day and, whenever the buffers pass
+    ``buffer_bytes``, the largest is written out as a row group, so memory is the buffer plus one batch
+    however many rows and days the range holds. The files are local (``directory``): an object store would
+    hold every open file's bytes until it is closed.
+    """
+    first = days[0].toordinal() - dt.date(1970, 1, 1).toordinal()  # date32 counts days since the epoch
+    writers: dict[int, pq.ParquetWriter] = {}
+    buffered: dict[int, list[pa.RecordBatch]] = {}
+    buffered_bytes: dict[int, int] = {}
+    day_rows = [0] * len(days)
+    outside = 0
+
+    def day_file(index: int) -> pq.ParquetWriter:
+        if index not in writers:
+            folder = os.path.join(directory, days[index].isoformat())
+            os.makedirs(folder, exist_ok=True)
+            writers[index] = pq.ParquetWriter(os.path.join(folder, part_name(0)), schema)
+        return writers[index]
+
+    def write(index: int) -> None:
+        day_file(index).write_table(pa.Table.from_batches(buffered.pop(index), schema))
+        del buffered_bytes[index]
+
+    try:
+        for batch in batches:
+            epoch_days = pc.cast(pc.cast(batch.column(date_column), pa.date32()), pa.int32())
+            index = pc.fill_null(epoch_days, -1).to_numpy() - first  # a missing date lands below the range
+            inside = (index >= 0) & (index < len(days))
+            outside += int(batch.num_rows - np.count_nonzero(inside))
+            order = np.argsort(np.where(inside, index, len(days)), kind="stable")
+            counts = np.bincount(index[inside], minlength=len(days))
+            start = 0
+            for day in np.flatnonzero(counts):
+                rows = int(counts[day])
+                part = batch.take(pa.array(order[start:start + rows]))  # compact: not a view of the batch
+                start += rows
+                day_rows[day] += rows
+                buffered.setdefault(int(day), []).append(part)
+                buffered_bytes[int(day)] = buffered_bytes.get(int(day), 0) + part.nbytes
+            while buffered_bytes and sum(buffered_bytes.values()) > buffer_bytes:
+                write(max(buffered_bytes, key=buffered_bytes.__getitem__))
+        for index in list(buffered):
+            write(index)
+        for index in range(len(days)):
+            day_file(index)  # a day without rows still gets its file: readers see the schema
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return DaySplit(dict(zip(days, day_rows, strict=True)), outside)
 
 
 def _missing_ranges(parts: list[ExistingPart], total: int, staging_dir: str) -> list[tuple[int, int]]:

@@ -36,22 +36,31 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.dataset as pads
+import pyarrow.fs as pafs
 
 from contract.objects import EloquaObject
 from eloqua.client import MAX_DATA_LIMIT, EloquaClient
 from eloqua.errors import ConfigurationError, EloquaError, Expired, ExportIncomplete, SyncFailed
-from eloqua.export import TRANSFERS, Transfer, arrow_schema, export_to_parquet, scan_parts, start_export, write_part
+from eloqua.export import (
+    TRANSFERS,
+    DaySplit,
+    Transfer,
+    arrow_schema,
+    export_to_parquet,
+    scan_parts,
+    split_by_day,
+    start_export,
+)
 from eloqua.progress import progress_for
 from eloqua.windows import Planner, halves, midnight
 from lake.cleanup import DEFAULT_AGE, is_abandoned, stale_files, sweep
 from lake.paths import staging_url
-from lake.storage import Lake, within_deadline
+from lake.storage import Lake, read_batches, within_deadline
 
 log = logging.getLogger("luigi-interface")
 
@@ -63,7 +72,6 @@ EXPORTED_ROWS_LOG = "ELQ-00102"  # "Successfully exported members to csv file.",
 MAX_CONCURRENCY = 32  # pages in flight per export; more only queues at Eloqua's throttle
 # Each restart is a whole new sync in Eloqua: a few cover a transient failure, more only burns the sync cap.
 MAX_SYNC_RESTARTS = 5
-_DAY_COLUMN = "__activity_day"  # the split's partition key; never written into a part file
 
 
 @dataclass(frozen=True)
@@ -458,43 +466,31 @@ class _RangeRun(_Run):
         return parts
 
     def _split(self, state: dict[str, Any]) -> None:
-        """Rewrite the pages as ``split/<day>/part-*.parquet``, one folder per day of the range (empty days
-        get an empty part). One streaming pass: memory is bounded by batches, not by the range's rows."""
+        """Rewrite the pages as ``split/<day>/part-0000000000.parquet``, one file per day of the range (empty
+        days get a file of no rows). The files are written in a local scratch folder, then copied: memory is
+        bounded by :data:`eloqua.export.SPLIT_BUFFER_BYTES`, not by the range's rows."""
         split_url = self._split_url(state)
         self.lake.delete(split_url, recursive=True)  # a split a kill interrupted is redone whole
         filesystem, pages = self.lake.fs_path(self._pages_url(state))
         _, split = self.lake.fs_path(split_url)
         schema = arrow_schema(self.obj)
-        written: list[tuple[str, int]] = []
-        with self.lake.io_errors(split_url, "write"):
+        with self.lake.io_errors(split_url, "write"), tempfile.TemporaryDirectory(prefix="scc-split-") as scratch:
             parts = [p.path for p in scan_parts(filesystem, pages)]
-            columns = {name: pads.field(name) for name in schema.names}
-            columns[_DAY_COLUMN] = pads.field("ActivityDate").cast(pa.date32())  # timestamps are UTC
-            scanner = pads.dataset(parts, schema=schema, format="parquet", filesystem=filesystem).scanner(
-                columns=columns, fragment_readahead=1)
-            within_deadline(self.settings.write_deadline, split_url, "split the range into", lambda: pads.write_dataset(
-                scanner, split, filesystem=filesystem, format="parquet",
-                partitioning=pads.partitioning(pa.schema([(_DAY_COLUMN, pa.date32())])),
-                basename_template="part-{i}.parquet", existing_data_behavior="error",
-                file_visitor=lambda f: written.append((f.path, f.metadata.num_rows))))
-            day_rows = {d.isoformat(): 0 for d in self.days}
-            outside = 0
-            for path, rows in written:
-                folder = path.rstrip("/").rsplit("/", 2)[-2]
-                if folder in day_rows:
-                    day_rows[folder] += rows
-                else:
-                    outside += rows
-            if outside or sum(day_rows.values()) != state["rows"]:
-                raise ExportIncomplete(
-                    f"sync {state['sync_uri']} returned {outside} of its {state['rows']} rows outside "
-                    f"{self.days[0]}..{self.days[-1]} or without an ActivityDate: check the export "
-                    f"definition's filter, delete {self.state_url} and rerun")
-            for name, rows in day_rows.items():
-                if rows == 0:  # readers still see the schema, as for a single-day export of no rows
-                    filesystem.create_dir(f"{split}/{name}", recursive=True)
-                    write_part(filesystem, f"{split}/{name}", 0, schema.empty_table())
-        state.update(phase="publishing", day_rows=day_rows)
+
+            def split_and_copy() -> DaySplit:
+                done = split_by_day(read_batches(filesystem, parts, schema=schema), schema, "ActivityDate",
+                                    self.days, scratch)
+                pafs.copy_files(scratch, split, source_filesystem=pafs.LocalFileSystem(),
+                                destination_filesystem=filesystem)
+                return done
+
+            done = within_deadline(self.settings.write_deadline, split_url, "split the range into", split_and_copy)
+        if done.outside or sum(done.day_rows.values()) != state["rows"]:
+            raise ExportIncomplete(
+                f"sync {state['sync_uri']} returned {done.outside} of its {state['rows']} rows outside "
+                f"{self.days[0]}..{self.days[-1]} or without an ActivityDate: check the export "
+                f"definition's filter, delete {self.state_url} and rerun")
+        state.update(phase="publishing", day_rows={d.isoformat(): rows for d, rows in done.day_rows.items()})
         self.lake.write_json(self.state_url, state)
 
     def _staged_days_present(self, state: dict[str, Any]) -> bool:

@@ -60,7 +60,7 @@ from eloqua.errors import EloquaError, EloquaUnreachable, RetryExhausted, SyncFa
 from eloqua.progress import Progress, progress_for
 from eloqua.settings import instance_timezone
 from lake.paths import day, run_date_folder
-from lake.storage import Lake
+from lake.storage import Lake, read_batches
 
 log = logging.getLogger(__name__)
 
@@ -329,11 +329,10 @@ class _Load:
             if missing:
                 raise LoadError(f"payload {self.dataset_url} lacks the column(s) {', '.join(missing)}: "
                                 "rebuild it with the contract's columns")
-            # One batch read ahead, not Arrow's default of 16 per file and 4 files: the serialiser is faster
-            # than the reads, and the read-ahead held ~35 MiB more at 900,000 rows (bench/cronjob_rss.py)
-            yield from dataset.to_batches(columns=list(self.payload.column_names),
-                                          batch_size=self.options.batch_rows, batch_readahead=1,
-                                          fragment_readahead=1)
+            # Read file after file with nothing read ahead: the upload is slower than the reads, and Arrow's
+            # scanner would queue the payload's batches in memory while it waits.
+            yield from read_batches(fs, dataset.files, columns=list(self.payload.column_names),
+                                    batch_rows=self.options.batch_rows)
 
     def _definition(self, state: dict[str, Any], entity: str, fields: dict[str, str]) -> None:
         """Find the definition by its name (a run killed before recording it made one), else create it."""

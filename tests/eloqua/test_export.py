@@ -40,6 +40,7 @@ from eloqua.export import (
     convert_column,
     export_to_parquet,
     item_boundaries,
+    split_by_day,
     start_export,
 )
 from eloqua.progress import LogProgress, NullProgress
@@ -522,6 +523,36 @@ def test_items_of_a_page_larger_than_a_search_block_split_exactly(odd):
     rows = PageDecoder(arrow_schema(CONTACTS)).decode(body).table.to_pylist()
     assert [(r["ContactId"], r["City"], r["Company"]) for r in rows] == [
         (row["ContactId"], row["City"], row["Company"] or None) for row in items]
+
+
+# ------------------------------------------------------------------------------------------ day split
+
+
+@pytest.mark.parametrize("buffer_bytes", [1, 1 << 30])
+def test_a_range_split_writes_each_days_rows_in_order_and_counts_the_rest(tmp_path, buffer_bytes):
+    schema = arrow_schema(ACTIVITIES)
+    days = [dt.date(2026, 11, 20), dt.date(2026, 11, 21), dt.date(2026, 11, 22)]
+    stamps = [dt.datetime(2026, 11, 21, 23, 59, 59, 999999), dt.datetime(2026, 11, 20), None,
+              dt.datetime(2026, 11, 21), dt.datetime(2026, 11, 23), dt.datetime(2026, 11, 20, 12),
+              dt.datetime(2026, 11, 19, 23, 59, 59), dt.datetime(2026, 11, 21, 6)]
+    rows = [{"ActivityId": str(i), "ActivityDate": s and s.replace(tzinfo=dt.UTC)} for i, s in enumerate(stamps)]
+    table = pa.Table.from_pylist(rows, schema)
+    # three batches, so that a tiny buffer writes every day's rows as several row groups
+    done = split_by_day(table.to_batches(max_chunksize=3), schema, "ActivityDate", days, str(tmp_path), buffer_bytes)
+
+    assert done.day_rows == {days[0]: 2, days[1]: 3, days[2]: 0}
+    assert done.outside == 3  # no date, the day after and the day before
+    written = {d: pq.read_table(tmp_path / d.isoformat() / "part-0000000000.parquet") for d in days}
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.parquet")) == [
+        f"{d.isoformat()}/part-0000000000.parquet" for d in days]
+    for d in days:
+        assert written[d].schema == schema
+    assert written[days[0]].column("ActivityId").to_pylist() == ["1", "5"]
+    assert written[days[1]].column("ActivityId").to_pylist() == ["0", "3", "7"]
+    assert written[days[1]].equals(table.take([0, 3, 7]))
+    assert written[days[2]].num_rows == 0
+    row_groups = pq.ParquetFile(tmp_path / days[1].isoformat() / "part-0000000000.parquet").num_row_groups
+    assert row_groups == (3 if buffer_bytes == 1 else 1)
 
 
 # ------------------------------------------------------------------------------------------ CSV transfer
