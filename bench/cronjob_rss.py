@@ -16,7 +16,8 @@ with psutil:
   RSS summed per process counts them in every process: an upper bound;
 * spark-submit: each ``SparkSubmit`` JVM and its children. On a standalone cluster Python jobs run their driver
   here (client mode); on Kubernetes (deploy mode cluster) the driver is a pod and the nightly pod keeps only
-  the submitting JVM (``SPARK_SUBMIT_OPTS=-Xmx256m`` in the CronJob), which is reported apart.
+  the submitting JVM, measured by bench/submitter_rss.py; the peak of ``own`` while a spark-submit ran is
+  reported apart, to add it to.
 
 Prints the sizes, the wall time, the peak of ``own``, the peak number of concurrent spark-submits and the peak of
 the whole tree. The CronJob's limit is 1 GiB (openshift/base/cronjob-nightly.yaml). Figures: bench/README.md.

@@ -430,8 +430,8 @@ class S3Lake(Lake):
         return f"cannot {action} {url} on {endpoint}: {text[:300]}"
 
 
-# Column chunks are read this many bytes at a time instead of whole: a Spark output's row group can hold
-# tens of MiB per column.
+# Column chunks are read this many bytes at a time, not whole or a row group at once (pre-buffering): a Spark
+# output's row group can hold tens of MiB per column.
 _READ_BUFFER_BYTES = 1 << 20
 
 
@@ -447,7 +447,7 @@ def read_batches(filesystem: pafs.FileSystem, paths: list[str], columns: list[st
     """
     for path in paths:
         with filesystem.open_input_file(path) as handle:
-            reader = pq.ParquetFile(handle, buffer_size=_READ_BUFFER_BYTES)
+            reader = pq.ParquetFile(handle, buffer_size=_READ_BUFFER_BYTES, pre_buffer=False)
             for batch in reader.iter_batches(batch_size=batch_rows, columns=columns, use_threads=False):
                 yield batch if schema is None else batch.cast(schema)
 

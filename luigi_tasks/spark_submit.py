@@ -140,7 +140,15 @@ class SparkJobTask(RedactedFailure, SparkSubmitTask):
         spec = importlib.util.find_spec("jobs.night")
         if spec is None or not spec.origin:
             raise RuntimeError("jobs/night.py is not importable: pip install -e . in this virtualenv")
-        return str(Path(spec.origin).resolve())
+        return self._in_image(str(Path(spec.origin).resolve()))
+
+    def _in_image(self, path: str) -> str:
+        """``local://path`` for a file of the installed project when the driver is a pod of this same image
+        (Kubernetes, deploy mode cluster), so spark-submit finds it there instead of uploading it through
+        ``spark.kubernetes.file.upload.path`` on every submission (which also loads S3A into the submitting
+        JVM, in the CronJob's pod); any other path, or any other master, as given."""
+        on_kubernetes = (self.master or "").startswith("k8s://") and self.deploy_mode == "cluster"
+        return f"local://{path}" if on_kubernetes and Path(path).is_relative_to(REPO_ROOT) else path
 
     @property
     def night_job(self) -> str:
@@ -241,7 +249,7 @@ class SparkJobTask(RedactedFailure, SparkSubmitTask):
     @property
     def jars(self) -> list[str] | None:
         """The lake's jars (S3A) and ``[spark] jars``: one ``--jars`` list, so neither hides the other."""
-        lake_jars = [j for j in self._lake_conf().get("spark.jars", "").split(",") if j]
+        lake_jars = [self._in_image(j) for j in self._lake_conf().get("spark.jars", "").split(",") if j]
         configured = self._list_config(_spark_config("jars")) or []
         return [*lake_jars, *configured] or None
 

@@ -193,6 +193,21 @@ def test_tuning_parameters_do_not_change_task_identity(file_lake):
     assert st.HardBounces(date=D + dt.timedelta(days=1)).task_id != plain.task_id
 
 
+def test_on_kubernetes_the_project_files_are_named_in_the_image_and_other_files_are_uploaded(s3_env, luigi_cfg):
+    luigi_cfg("spark", "master", "k8s://https://kubernetes.default.svc")
+    luigi_cfg("spark", "deploy_mode", "cluster")
+    luigi_cfg("spark", "jars", "/srv/site/extra.jar")
+    task = st.ContactWashing(date=D)
+    submit, app = _split(task)
+
+    assert task.app == "local://" + str(REPO / "jobs" / "night.py")  # the driver pod runs this same image
+    jars = _options(submit, "--jars")[0].split(",")
+    assert jars[-1] == "/srv/site/extra.jar"  # not in the project: spark-submit uploads it
+    assert jars[:-1] and all(j.startswith(f"local://{REPO}/spark/jars/") for j in jars[:-1])
+    assert any(Path(j.removeprefix("local://")).name.startswith("hadoop-aws-") for j in jars)
+    assert app[:2] == ["--date", "2026-11-27"]
+
+
 def test_properties_file_and_spark_submit_come_from_config(file_lake, luigi_cfg, tmp_path):
     props = tmp_path / "site.conf"
     props.write_text("spark.sql.shuffle.partitions 5\n")
