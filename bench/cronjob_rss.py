@@ -21,6 +21,11 @@ with psutil:
 
 Prints the sizes, the wall time, the peak of ``own``, the peak number of concurrent spark-submits and the peak of
 the whole tree. The CronJob's limit is 1 GiB (openshift/base/cronjob-nightly.yaml). Figures: bench/README.md.
+
+``--memory-limit MIB`` (root, cgroup v1 or v2 memory controller) runs ``scc nightly`` in a memory cgroup of its
+own with that limit, as the pod's cgroup would, and every spark-submit moved back out of it before it starts (a
+wrapper named as ``[spark] spark_submit``): the night then has to finish without the kernel killing a process,
+and the cgroup's own peak charge is printed. Give it 1 GiB minus the submitting JVM of bench/submitter_rss.py.
 """
 
 from __future__ import annotations
@@ -71,9 +76,10 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 120) -> None
 
 
 @contextmanager
-def process(argv: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(argv: list[str], log: Path, env: dict[str, str] | None = None,
+            preexec: Callable[[], None] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO, preexec_fn=preexec)
         try:
             yield proc
         finally:
@@ -139,11 +145,15 @@ def luigid(work: Path) -> Iterator[str]:
         yield url
 
 
-def production_conf(work: Path, executor_memory: str) -> Path:
-    """scc-conf as the pods mount it, with the Spark sizes cut to this machine."""
+def production_conf(work: Path, executor_memory: str, spark_submit: str | None = None) -> Path:
+    """scc-conf as the pods mount it, with the Spark sizes cut to this machine (and ``[spark] spark_submit``)."""
     conf = work / "etc-scc"
     conf.mkdir()
-    shutil.copy(REPO / "conf" / "luigi" / "openshift.cfg", conf / "luigi.cfg")
+    luigi_cfg = (REPO / "conf" / "luigi" / "openshift.cfg").read_text()
+    if spark_submit:
+        assert luigi_cfg.count("\n[spark]\n") == 1
+        luigi_cfg = luigi_cfg.replace("\n[spark]\n", f"\n[spark]\nspark_submit = {spark_submit}\n")
+    (conf / "luigi.cfg").write_text(luigi_cfg)
     sizes = {"spark.driver.memory": "1g", "spark.executor.memory": executor_memory, "spark.executor.cores": "1"}
     lines = []
     for line in (REPO / "conf" / "spark" / "kubernetes.conf").read_text().splitlines():
@@ -151,6 +161,68 @@ def production_conf(work: Path, executor_memory: str) -> Path:
         lines.append(f"{key} {sizes[key]}" if key in sizes else line)
     (conf / "spark-kubernetes.conf").write_text("\n".join(lines) + "\n")
     return conf
+
+
+class MemoryCgroup:
+    """A memory cgroup beside this process's, limited to ``limit`` bytes (cgroup v1 or v2)."""
+
+    def __init__(self, limit: int) -> None:
+        v1 = Path("/sys/fs/cgroup/memory")
+        mine = Path("/proc/self/cgroup").read_text().splitlines()
+        if v1.is_dir():
+            self.v1 = True
+            relative = next(line.split(":", 2)[2] for line in mine if line.split(":")[1] == "memory")
+            self.home = v1 / relative.lstrip("/")
+        elif Path("/sys/fs/cgroup/cgroup.controllers").is_file():
+            self.v1 = False
+            self.home = Path("/sys/fs/cgroup") / next(line[3:] for line in mine if line.startswith("0::")).lstrip("/")
+        else:
+            raise SystemExit("bench: --memory-limit needs a cgroup memory controller under /sys/fs/cgroup")
+        self.path = self.home / f"scc-cronjob-{os.getpid()}"
+        try:
+            self.path.mkdir()
+            self._write("memory.limit_in_bytes" if self.v1 else "memory.max", str(limit))
+            if self.v1:
+                self._write("memory.swappiness", "0")  # the limit must not be met by swapping
+            else:
+                self._write("memory.swap.max", "0")
+        except OSError as exc:
+            raise SystemExit(f"bench: cannot create a memory cgroup at {self.path} (run as root): {exc}") from None
+
+    def _write(self, name: str, value: str) -> None:
+        (self.path / name).write_text(value)
+
+    def _stat(self, name: str, key: str) -> int:
+        for line in (self.path / name).read_text().splitlines():
+            k, _, v = line.partition(" ")
+            if k == key:
+                return int(v)
+        return 0
+
+    def enter(self) -> None:
+        """Called in the child before it execs: the night and all it forks are charged here."""
+        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def leave_command(self) -> str:
+        """Shell that moves the calling process back to this bench's cgroup."""
+        return f"echo $$ > {self.home / 'cgroup.procs'}"
+
+    def anonymous(self) -> int:
+        return self._stat("memory.stat", "total_rss" if self.v1 else "anon")
+
+    def peak(self) -> int:
+        return int((self.path / ("memory.max_usage_in_bytes" if self.v1 else "memory.peak")).read_text())
+
+    def oom_kills(self) -> int:
+        return self._stat("memory.oom_control" if self.v1 else "memory.events", "oom_kill")
+
+    def remove(self) -> None:
+        for _ in range(50):
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                time.sleep(0.2)  # the last processes are still exiting
 
 
 def tree(root: psutil.Process) -> list[psutil.Process]:
@@ -207,15 +279,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sandbox-dir", type=Path,
                         help="the sandbox's store, reused and changed by the night's loads (give it a copy)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, lake)")
+    parser.add_argument("--memory-limit", type=int, metavar="MIB",
+                        help="run the night in a memory cgroup of this limit, spark-submit outside it (root)")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="scc-cronjob-rss-"))
     day = NIGHT
+    cgroup = MemoryCgroup(args.memory_limit * MIB) if args.memory_limit else None
+    spark_submit = None
+    if cgroup:
+        spark_submit = work / "spark-submit-outside-the-cgroup"
+        spark_submit.write_text(f"#!/bin/sh\n{cgroup.leave_command()}\nexec {BIN / 'spark-submit'} \"$@\"\n")
+        spark_submit.chmod(0o755)
     try:
         sandbox_dir = args.sandbox_dir.resolve() if args.sandbox_dir else work / "sandbox"
         with sandbox(args.contacts, sandbox_dir) as (url, password), luigid(work) as scheduler_url, \
                 spark_cluster(work, 1, "1500m") as master:
-            conf = production_conf(work, args.executor_memory)
+            conf = production_conf(work, args.executor_memory, str(spark_submit) if spark_submit else None)
             env = {**os.environ,
                    "LUIGI_CONFIG_PATH": str(conf / "luigi.cfg"), "SCC_CONF_DIR": str(conf),
                    "SCC_SCHEDULER_URL": scheduler_url, "SCC_LAKE_URL": f"file://{work}/lake",
@@ -235,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
             peak_rss, peak_pss = Sample(), Sample()  # the samples where the own processes peaked
             peak_pss_at = ""
             peak_pss_beside_spark = 0  # while a spark-submit runs: on Kubernetes its JVM is in the pod too
-            with process(argv, work / "nightly.log", env) as proc:
+            peak_anonymous = 0
+            with process(argv, work / "nightly.log", env, cgroup.enter if cgroup else None) as proc:
                 root = psutil.Process(proc.pid)
                 while proc.poll() is None:
                     now = sample(root)
@@ -249,9 +330,13 @@ def main(argv: list[str] | None = None) -> int:
                     peak_spark = max(peak_spark, now.spark_rss)
                     peak_total, peak_submits = max(peak_total, now.own_rss + now.spark_rss), max(peak_submits,
                                                                                                    now.submits)
+                    if cgroup:
+                        peak_anonymous = max(peak_anonymous, cgroup.anonymous())
                     time.sleep(0.2)
                 code = proc.wait()
             wall = time.monotonic() - started
+            if cgroup and cgroup.oom_kills():
+                print(f"the kernel killed {cgroup.oom_kills()} process(es) at the {args.memory_limit} MiB limit")
             if code != 0:
                 tail = (work / "nightly.log").read_text()[-3000:]
                 raise SystemExit(f"bench: scc nightly exited {code}; its log ends:\n{tail}")
@@ -268,8 +353,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"peak RSS, spark-submit with its client-mode driver: {peak_spark / MIB:.0f} MiB "
               f"({peak_submits} at once)")
         print(f"peak RSS, whole tree:                              {peak_total / MIB:.0f} MiB")
+        if cgroup:
+            print(f"memory cgroup limited to {args.memory_limit} MiB (spark-submit outside it): night finished, "
+                  f"{cgroup.oom_kills()} OOM kills; peak charge {cgroup.peak() / MIB:.0f} MiB (page cache "
+                  f"included, reclaimed at the limit), peak anonymous memory {peak_anonymous / MIB:.0f} MiB")
         return 0
     finally:
+        if cgroup:
+            cgroup.remove()
         if args.keep:
             print(f"kept {work}")
         else:
