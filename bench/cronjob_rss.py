@@ -303,9 +303,9 @@ def main(argv: list[str] | None = None) -> int:
                    "SCC_SPARK_DEPLOY_MODE": "client", "SCC_SPARK_EXECUTORS": "1", "SCC_NAMESPACE": "bench",
                    "SCC_IMAGE": "scc:bench", "SCC_SPARK_UPLOAD_URL": f"file://{work}/uploads",
                    "ELOQUA_LOGIN_URL": url, "ELOQUA_SITE": SANDBOX_SITE, "ELOQUA_USER": SANDBOX_USER,
-                   "ELOQUA_PASSWORD": password,
-                   "SPARK_SUBMIT_OPTS": "-Xmx256m"}
-            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+                   "ELOQUA_PASSWORD": password}
+            # The CronJob's SPARK_SUBMIT_OPTS are for a submitter on Kubernetes; here spark-submit is the driver.
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "SPARK_SUBMIT_OPTS"):
                 env.pop(name, None)
             # A first night on a new lake: its loads need the first-load approval a real first night gets.
             argv = [str(BIN / "scc"), "nightly", "--date", day.isoformat(), "--workers", str(args.workers),
